@@ -1,0 +1,41 @@
+# leguas-whatsapp. `make` alone lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format typecheck check services migrate messages bench clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: ## Create .venv and install requirements/dev.txt (only when they changed)
+	@PYTHON=$(PYTHON) scripts/bootstrap.sh
+
+run: install ## Run everything locally: web :8000, workers, beat, Flower :5555, gateway simulator
+	@$(PY) scripts/run.py
+
+test: install ## Start PostgreSQL and Redis if needed, then lint, type-check, checks and the whole test suite
+	@scripts/test.sh
+
+lint: install ## ruff lint and format check
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format: install ## Format the code with ruff
+	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+typecheck: install ## mypy with django-stubs
+	@DEBUG=true $(VENV)/bin/mypy .
+
+services: ## Make sure PostgreSQL and Redis are reachable (installs them with apt-get as root)
+	@scripts/services.sh
+
+migrate: install ## Apply database migrations
+	@DEBUG=true $(PY) manage.py migrate
+
+messages: install ## Refresh the translation catalogues and compile them (no gettext needed)
+	@DEBUG=true $(PY) manage.py makemessages_py && DEBUG=true $(PY) manage.py compilemessages_py
+
+clean: ## Remove the virtualenv and local state under var/
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,254 @@
+"""Settings for leguas-whatsapp: one file, driven by the environment (.env.example lists it all)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from leguas.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+from worker.queues import CELERY_QUEUES, TASK_ROUTES, QueueTimeLimits
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("LEGUAS_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_secret("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Production starts need one: generate it with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'` and set SECRET_KEY "
+            "(or SECRET_KEY_FILE). Set DEBUG=true for a local development run instead."
+        )
+    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "whatsapp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "leguas.urls"
+WSGI_APPLICATION = "leguas.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+# Internationalisation: the operations staff write Brazilian Portuguese; English is available.
+LANGUAGE_CODE = "pt-br"
+LANGUAGES = [("pt-br", _("Portuguese (Brazil)")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("TIME_ZONE", "America/Sao_Paulo")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+if DEBUG:
+    # whitenoise warns on every request when the collectstatic target is missing.
+    STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Security: strict by default outside DEBUG; each can be relaxed behind a TLS-terminating proxy.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Health probes come over plain HTTP from inside the network; they must not be redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^metrics/?$"]
+X_FRAME_OPTIONS = "DENY"
+
+# Cache: shared between processes (the "one refresh however many pollers" guard lives here).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+BROKER_IS_REDIS = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+
+
+def _cache_from_url(url: str) -> dict[str, object]:
+    if url.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if url.startswith("file://"):
+        return {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": url.removeprefix("file://"),
+        }
+    if url.startswith("locmem://"):
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    raise ImproperlyConfigured(
+        f"CACHE_URL must start with redis://, file:// or locmem://, not {url!r}."
+    )
+
+
+def _default_cache_url() -> str:
+    if BROKER_IS_REDIS:
+        # Same server as the broker, another database number, so a FLUSHDB of one spares the other.
+        base, _sep, _db = CELERY_BROKER_URL.rpartition("/")
+        return f"{base}/1" if _db.isdigit() else f"{CELERY_BROKER_URL.rstrip('/')}/1"
+    return f"file://{VAR_DIR / 'cache'}"
+
+
+CACHES = {"default": _cache_from_url(env_str("CACHE_URL") or _default_cache_url())}
+
+# --- Celery: reliability first; the database row is the source of truth (docs/architecture.md).
+# Only JSON crosses the broker: no pickle, and tasks carry ids, never objects.
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+# Acknowledge after the task ran, so a worker that dies mid-task leaves the message to redeliver.
+CELERY_TASK_ACKS_LATE = True
+# A worker killed by a signal (OOM, kill -9) re-queues its message instead of acking it.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Each worker process holds one message at a time: a slow gateway call never strands others.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Longest countdown a task may be scheduled with (retry backoff caps at this).
+CELERY_MAX_COUNTDOWN = 600
+# Redis redelivers an unacked message after this; it must exceed every time limit and countdown,
+# or a long task would be run a second time while the first is still going.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
+    {
+        "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+        # A web request publishing to a dead Redis must fail in seconds, not hang.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
+    if BROKER_IS_REDIS
+    else {}  # the embedded SQLite transport passes these to SQLAlchemy, which rejects them
+)
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Workers wait for the broker at start instead of crashing when it comes up after them.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing retries a little, then gives up: the row is safe and the sweeper re-drives it.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+# Per-queue time limits (sessions: above the gateway's 90 s; messages: above a 60 s read).
+CELERY_TASK_ANNOTATIONS = [QueueTimeLimits()]
+CELERY_TASK_QUEUES = CELERY_QUEUES
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = TASK_ROUTES
+# Flower and the admin can tell a running task from a queued one.
+CELERY_TASK_TRACK_STARTED = True
+# Results live on the rows; a task that needs a result backend opts in with ignore_result=False.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or (
+    CELERY_BROKER_URL if BROKER_IS_REDIS else f"db+sqlite:///{VAR_DIR / 'celery-results.sqlite3'}"
+)
+CELERY_RESULT_EXPIRES = 3600
+# Task events feed Flower's live view.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+# Logging goes through Django's LOGGING (worker/celery.py), not Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A lost broker connection cancels running acks_late tasks: they will be redelivered anyway.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- The gateway and the product.
+WPPCONNECT_URL = env_str("WPPCONNECT_URL", "http://127.0.0.1:21465")
+WPPCONNECT_SECRET_KEY = env_secret("WPPCONNECT_SECRET_KEY", "THISISMYSECURETOKEN" if DEBUG else "")
+WPPCONNECT_SESSION = env_str("WPPCONNECT_SESSION", "leguas")
+WPPCONNECT_CONNECT_TIMEOUT = env_float("WPPCONNECT_CONNECT_TIMEOUT", 5.0)
+WPPCONNECT_READ_TIMEOUT = env_float("WPPCONNECT_READ_TIMEOUT", 60.0)
+WPPCONNECT_SESSION_TIMEOUT = env_float("WPPCONNECT_SESSION_TIMEOUT", 90.0)
+WHATSAPP_PUBLIC_URL = env_str("WHATSAPP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+WHATSAPP_DEFAULT_REGION = env_str("WHATSAPP_DEFAULT_REGION", "BR")
+# Encrypts gateway secrets at rest; a development default exists only under DEBUG.
+WHATSAPP_ENCRYPTION_KEY = env_secret(
+    "WHATSAPP_ENCRYPTION_KEY", "development-only-encryption-key" if DEBUG else ""
+)
+WHATSAPP_HEALTH_INTERVAL = env_int("WHATSAPP_HEALTH_INTERVAL", 30)
+WHATSAPP_HEALTH_RETENTION_DAYS = env_int("WHATSAPP_HEALTH_RETENTION_DAYS", 30)
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"level": "INFO"},
+        "celery": {"level": LOG_LEVEL},
+        "whatsapp": {"level": LOG_LEVEL},
+        # urllib3 logs full URLs at DEBUG; gateway URLs can carry a secret in the path (§2.4).
+        "urllib3": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,92 @@
+"""Configuration mistakes surface as system checks with stable ids, before anything runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning, register
+
+# The secret the WPPConnect server ships with (contract §3): anyone who reads the docs knows it.
+PUBLIC_DEFAULT_SECRET = "THISISMYSECURETOKEN"
+
+
+@register()
+def check_gateway_secret(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if settings.DEBUG:
+        return []
+    secret = settings.WPPCONNECT_SECRET_KEY
+    if not secret:
+        return [
+            Error(
+                "WPPCONNECT_SECRET_KEY is not set.",
+                hint="Set it to the secret key the WPPConnect server was started with (--secretKey).",
+                id="whatsapp.E001",
+            )
+        ]
+    if secret == PUBLIC_DEFAULT_SECRET:
+        return [
+            Error(
+                "WPPCONNECT_SECRET_KEY is the WPPConnect server's public default.",
+                hint="Choose a long random secret and give the same one to the server and to this app.",
+                id="whatsapp.E001",
+            )
+        ]
+    return []
+
+
+@register()
+def check_encryption_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if settings.DEBUG or settings.WHATSAPP_ENCRYPTION_KEY:
+        return []
+    return [
+        Error(
+            "WHATSAPP_ENCRYPTION_KEY is not set.",
+            hint="Gateway secrets are encrypted at rest with it; set a long random value and keep it: "
+            "changing it makes stored secrets unreadable.",
+            id="whatsapp.E002",
+        )
+    ]
+
+
+@register()
+def check_public_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    url = settings.WHATSAPP_PUBLIC_URL
+    if not url.startswith(("http://", "https://")):
+        return [
+            Error(
+                f"WHATSAPP_PUBLIC_URL must be an http(s) URL, not {url!r}.",
+                hint="It is the address the gateway uses to reach this app's webhooks.",
+                id="whatsapp.E003",
+            )
+        ]
+    return []
+
+
+@register()
+def check_default_region(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    import phonenumbers
+
+    region = settings.WHATSAPP_DEFAULT_REGION
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        return [
+            Error(
+                f"WHATSAPP_DEFAULT_REGION {region!r} is not a known region code.",
+                hint="Use a two-letter ISO region such as BR or PT.",
+                id="whatsapp.E004",
+            )
+        ]
+    return []
+
+
+@register()
+def check_broker(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if settings.DEBUG or settings.BROKER_IS_REDIS:
+        return []
+    return [
+        Warning(
+            "CELERY_BROKER_URL is not Redis in production.",
+            hint="The embedded SQLite broker is for a first local run only; use Redis with AOF on.",
+            id="whatsapp.W001",
+        )
+    ]

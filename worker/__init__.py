@@ -1,0 +1,3 @@
+from worker.celery import app
+
+__all__ = ["app"]

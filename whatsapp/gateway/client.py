@@ -1,0 +1,271 @@
+"""The gateway client: the only code that speaks HTTP to WPPConnect Server."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from importlib import metadata
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from . import parse
+from .errors import GatewayError, ProtocolError, Rejected, ServerError
+from .redact import redact_text
+from .token import mint_token
+from .transport import from_exception, from_response
+from .types import DeviceInfo, GatewayMessage, NumberStatus, SentMessage, SessionState, Timeouts
+
+logger = logging.getLogger("whatsapp.gateway")
+
+try:
+    _VERSION = metadata.version("leguas-whatsapp")
+except metadata.PackageNotFoundError:
+    _VERSION = "0.1.0"
+USER_AGENT = f"leguas-whatsapp/{_VERSION}"
+
+
+class GatewayClient:
+    """One WPPConnect session on one server. Every method makes exactly one HTTP call.
+
+    Errors are the ``GatewayError`` family; read ``delivered`` and ``permanent`` on them.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        session: str,
+        secret_key: str,
+        *,
+        timeouts: Timeouts | None = None,
+        http: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session
+        self.timeouts = timeouts or Timeouts()
+        self._secret_key = secret_key
+        self._token: str | None = None
+        self._http = http if http is not None else requests.Session()
+        # A JSON Content-Type on a GET makes the server hang on some routes (§1, §8.9).
+        self._http.headers.pop("Content-Type", None)
+        parts = urlsplit(self.base_url)
+        self._where = parts.netloc.rpartition("@")[2] or self.base_url
+
+    def __repr__(self) -> str:
+        return f"GatewayClient(base_url={self._safe_base_url()!r}, session={self.session!r})"
+
+    def _safe_base_url(self) -> str:
+        parts = urlsplit(self.base_url)
+        return parts._replace(netloc=self._where).geturl() if parts.netloc else self.base_url
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        for secret in (self._token, self._secret_key):
+            if secret:
+                text = text.replace(secret, "***")
+        return redact_text(text)
+
+    def _auth_token(self) -> str:
+        if self._token is None:
+            self._token = mint_token(self.session, self._secret_key)
+        return self._token
+
+    def _call(
+        self,
+        method: str,
+        route: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        slow: bool = False,
+        auth: bool = True,
+        accept: tuple[int, ...] = (),
+    ) -> requests.Response:
+        """One request. Returns 2xx answers and those in ``accept``; raises for the rest."""
+        headers = {"User-Agent": USER_AGENT}
+        if auth:
+            headers["Authorization"] = f"Bearer {self._auth_token()}"
+        timeout = (self.timeouts.connect, self.timeouts.session if slow else self.timeouts.read)
+        started = time.monotonic()
+        try:
+            response = self._http.request(
+                method,
+                self.base_url + path,
+                headers=headers,
+                json=json,
+                params=params,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            error = from_exception(exc, route, self._where)
+            self._log(method, route, error.kind, started)
+            raise error from None
+        self._log(method, route, response.status_code, started)
+        if 200 <= response.status_code < 300 or response.status_code in accept:
+            return response
+        raise from_response(response, route, self._scrub)
+
+    def _log(self, method: str, route: str, outcome: int | str, started: float) -> None:
+        elapsed_ms = (time.monotonic() - started) * 1000
+        logger.debug(
+            "gateway %s %s session=%s -> %s in %.0f ms",
+            method,
+            route,
+            self.session,
+            outcome,
+            elapsed_ms,
+        )
+
+    def _path(self, route: str, *segments: str) -> str:
+        tail = "".join("/" + quote(segment, safe="@") for segment in segments)
+        return f"/api/{quote(self.session, safe='')}/{route}{tail}"
+
+    @staticmethod
+    def _json(response: requests.Response, route: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise ProtocolError(
+                f"the gateway answered {route} with something that is not JSON", route=route
+            ) from None
+
+    def _get(self, route: str, *segments: str, **kwargs: Any) -> Any:
+        response = self._call("GET", route, self._path(route, *segments), **kwargs)
+        return self._json(response, route)
+
+    def _post(self, route: str, body: dict[str, Any], *, slow: bool = False) -> Any:
+        response = self._call("POST", route, self._path(route), json=body, slow=slow)
+        return self._json(response, route)
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def start_session(
+        self, *, webhook: str | None = None, phone: str | None = None
+    ) -> SessionState:
+        """Ask the gateway to start the session; startup continues in the background.
+
+        The returned state is the status *before* this call (§8.1): a first start answers
+        CLOSED. Poll ``status()`` for QRCODE / PHONECODE / CONNECTED. ``waitQrCode`` is
+        always false: true can hold the request forever (§5.2, §8.2).
+        """
+        body: dict[str, Any] = {"waitQrCode": False}
+        if webhook:
+            body["webhook"] = webhook
+        if phone:
+            body["phone"] = parse.digits(phone)
+        return parse.session_state(self._post("start-session", body, slow=True), "start-session")
+
+    def status(self) -> SessionState:
+        return parse.session_state(self._get("status-session"), "status-session")
+
+    def qrcode(self) -> str | None:
+        """The current QR as a data URL, or None when there is none (§5.4: PNG or JSON)."""
+        route = "qrcode-session"
+        response = self._call("GET", route, self._path(route))
+        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type.startswith("image/"):
+            if not response.content:
+                raise ProtocolError(f"the gateway sent an empty image on {route}", route=route)
+            encoded = base64.b64encode(response.content).decode("ascii")
+            return f"data:{content_type};base64,{encoded}"
+        parse.expect_dict(self._json(response, route), route)
+        return None
+
+    def check_connection(self) -> bool:
+        """Whether the session is really usable. Always HTTP 200: the body decides (§5.5)."""
+        route = "check-connection-session"
+        data = parse.expect_dict(self._get(route), route)
+        if not isinstance(data.get("status"), bool):
+            raise ProtocolError(f"unexpected answer from the gateway on {route}", route=route)
+        return bool(data["status"])
+
+    def close(self) -> None:
+        """Close the browser, keep the login. A 500 can mean "never started" (§5.6)."""
+        self._post("close-session", {}, slow=True)
+
+    def logout(self) -> None:
+        """Unlink the device. Raises NotConnected unless the session is connected (§5.7)."""
+        self._post("logout-session", {}, slow=True)
+
+    # -- messages -----------------------------------------------------------------------
+
+    def send_text(self, phone: str, text: str) -> SentMessage:
+        """Send a text; raises UnknownNumber (400), NotConnected (404), ServerError (500)."""
+        number = parse.digits(phone)
+        if not number:
+            raise Rejected("the recipient has no digits", route="send-message")
+        body = {"phone": number, "message": text, "isGroup": False}
+        return parse.sent_message(
+            self._post("send-message", body), "send-message", f"{number}@c.us"
+        )
+
+    def get_message(self, message_id: str) -> GatewayMessage | None:
+        """Look a message up by its id; None when the gateway does not know it.
+
+        ``message-by-id`` answers a found message with 201 and the message under
+        ``response.data``, and any failure (including "not found") with 400 ``"status":
+        "Error"`` (deviceController.ts returnSucess/returnError).
+        """
+        route = "message-by-id"
+        response = self._call("GET", route, self._path(route, message_id), accept=(400,))
+        data = parse.expect_dict(self._json(response, route), route)
+        if response.status_code == 400:
+            if data.get("status") == "Error":
+                return None
+            raise from_response(response, route, self._scrub)
+        found = parse.expect_dict(data.get("response"), route).get("data")
+        return parse.gateway_message(found, route) if found else None
+
+    def recent_messages(self, phone: str, count: int = 50) -> list[GatewayMessage]:
+        """The chat's last ``count`` messages, oldest first, for reconciling a lost answer."""
+        route = "get-messages"
+        # The server passes this segment to the library untouched: it needs the chat id.
+        chat_id = phone if "@" in phone else f"{parse.digits(phone)}@c.us"
+        params = {"count": count, "direction": "before"}
+        response = self._call(
+            "GET", route, self._path(route, chat_id), params=params, accept=(401,)
+        )
+        body = self._json(response, route)
+        if response.status_code == 401:
+            if isinstance(body, dict) and body.get("status") == "error":
+                # get-messages reports its own failures as 401 (deviceController.ts).
+                raise ServerError(
+                    "the gateway could not list the chat's messages", http_status=401, route=route
+                )
+            raise from_response(response, route, self._scrub)
+        return parse.message_list(body, route)
+
+    # -- device -------------------------------------------------------------------------
+
+    def host_device(self) -> DeviceInfo:
+        return parse.device_info(self._get("host-device"), "host-device")
+
+    def phone_number(self) -> str:
+        return parse.phone_number(self._get("get-phone-number"), "get-phone-number")
+
+    def check_number(self, phone: str) -> NumberStatus:
+        route = "check-number-status"
+        number = parse.digits(phone)
+        if not number:
+            raise Rejected("the number has no digits", route=route)
+        return parse.number_status(self._get(route, number), route)
+
+    def healthz(self) -> bool:
+        """True when the server process answers /healthz; transport failures raise.
+
+        Sent without a Content-Type header: with one the server never answers (§8.9).
+        """
+        route = "healthz"
+        try:
+            response = self._call("GET", route, "/healthz", auth=False)
+        except GatewayError as error:
+            if error.http_status is not None:
+                return False
+            raise
+        data = self._json(response, route)
+        return isinstance(data, dict) and data.get("message") == "OK"

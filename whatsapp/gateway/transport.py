@@ -1,0 +1,159 @@
+"""Map what went wrong on the wire to the error family (design principle 4).
+
+Messages built here never quote the exception text or the URL: both can carry a phone
+number (check-number-status/{phone}) and the caller shows ``message`` to users.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from .errors import (
+    ConfigurationError,
+    GatewayError,
+    GatewayTimeout,
+    NotConnected,
+    ProtocolError,
+    Rejected,
+    ServerError,
+    UnknownNumber,
+    Unreachable,
+)
+from .redact import mask_phone
+
+_UNKNOWN_NUMBER = re.compile(r"n[úu]mero\s+(\S+)\s+n[ãa]o existe", re.IGNORECASE)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps (requests -> urllib3 -> socket)."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        # Not __context__: a request made inside the caller's ``except Unreachable:`` block
+        # would inherit that earlier refusal and be misread as never sent.
+        wrapped: list[Any] = [getattr(current, "reason", None), current.__cause__, *current.args]
+        stack.extend(
+            item
+            for item in wrapped
+            if isinstance(item, BaseException) and not isinstance(item, GatewayError)
+        )
+
+
+def _never_connected(exc: BaseException) -> str | None:
+    """Why no byte of the request reached the gateway, or None if some may have."""
+    for item in _chain(exc):
+        if isinstance(item, socket.gaierror) or type(item).__name__ == "NameResolutionError":
+            return "the gateway host name could not be resolved"
+        if isinstance(item, ConnectionRefusedError):
+            return "the gateway refused the connection"
+        if isinstance(item, ConnectTimeoutError | requests.ConnectTimeout):
+            return "timed out connecting to the gateway"
+        if isinstance(item, NewConnectionError):
+            return "could not connect to the gateway"
+    return None
+
+
+def from_exception(exc: requests.RequestException, route: str, where: str) -> GatewayError:
+    if isinstance(exc, requests.ConnectTimeout):
+        return Unreachable(f"timed out connecting to the gateway at {where}", route=route)
+    if isinstance(exc, requests.ReadTimeout):
+        return GatewayTimeout(
+            f"the gateway did not answer {route} in time; the request may have been acted on",
+            route=route,
+        )
+    if isinstance(
+        exc,
+        requests.exceptions.InvalidURL
+        | requests.exceptions.MissingSchema
+        | requests.exceptions.InvalidSchema,
+    ):
+        return ConfigurationError(
+            "the gateway URL is not valid; check the gateway URL", route=route
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        return Unreachable(f"the TLS handshake with the gateway failed ({where})", route=route)
+    if isinstance(exc, requests.ConnectionError):
+        reason = _never_connected(exc)
+        if reason:
+            return Unreachable(f"{reason} ({where})", route=route)
+    # Anything else happened after connecting: RemoteDisconnected, a reset, a truncated
+    # chunked body. The gateway may have acted, so the outcome is unknown.
+    return GatewayTimeout(
+        f"the connection to the gateway dropped during {route}; the request may have been acted on",
+        route=route,
+    )
+
+
+def _body(response: requests.Response) -> Any:
+    if "json" not in response.headers.get("Content-Type", ""):
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def from_response(
+    response: requests.Response, route: str, scrub: Callable[[str], str]
+) -> GatewayError:
+    """The error for a non-2xx answer. ``scrub`` masks secrets and phones in server text."""
+    code = response.status_code
+    body = _body(response)
+    data = body if isinstance(body, dict) else {}
+    raw_message = data.get("message") if isinstance(data.get("message"), str) else None
+    server_message = scrub(raw_message)[:200] if raw_message else None
+    common: dict[str, Any] = {"http_status": code, "route": route, "server_message": server_message}
+
+    if body is None and code == 404:
+        # Express answers unknown routes and wrong methods with an HTML page (§1).
+        return ProtocolError(
+            f"the gateway has no route {route} (HTTP 404 page); is the URL a WPPConnect server?",
+            **common,
+        )
+    if code == 401:
+        if "message" in data and "error" not in data and "status" not in data:
+            return ConfigurationError(
+                "the gateway received no token; check the secret key and the session name",
+                **common,
+            )
+        if "error" in data and "status" not in data:
+            return ConfigurationError(
+                "the gateway rejected the token; check the secret key and the session name",
+                **common,
+            )
+    if code == 400 and raw_message and "incorrect" in raw_message.lower():
+        # Secret-in-path routes answer a wrong secret with 400, not 401 (§2.4, §5.1).
+        return ConfigurationError(
+            "the gateway rejected the secret key; check the secret key", **common
+        )
+    if code == 404 and data.get("status") == "Disconnected":
+        return NotConnected("the WhatsApp session is not connected", **common)
+    if code == 400 and raw_message:
+        match = _UNKNOWN_NUMBER.search(raw_message)
+        if match:
+            # The server's text quotes the full number (§5.8): say it again, masked.
+            return UnknownNumber(
+                f"number {mask_phone(match.group(1))} is not on WhatsApp", **common
+            )
+    if 300 <= code < 400:
+        return ProtocolError(
+            f"the gateway answered {route} with a redirect (HTTP {code})", **common
+        )
+    if 400 <= code < 500:
+        detail = f": {server_message}" if server_message else ""
+        return Rejected(f"the gateway refused {route} (HTTP {code}){detail}", **common)
+    if code >= 500:
+        detail = f": {server_message}" if server_message else ""
+        return ServerError(f"the gateway failed on {route} (HTTP {code}){detail}", **common)
+    return ProtocolError(f"unexpected HTTP {code} from the gateway on {route}", **common)

@@ -125,9 +125,11 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Health probes come over plain HTTP from inside the network; they must not be redirected.
-SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^metrics/?$"]
+# Health probes and the gateway's webhooks come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^metrics/?$", r"^whatsapp/webhooks/"]
 X_FRAME_OPTIONS = "DENY"
+# JSON callers get a JSON 403 for a missing CSRF token, browsers the usual page.
+CSRF_FAILURE_VIEW = "whatsapp.views.errors.csrf_failure"
 
 # Cache: shared between processes (the "one refresh however many pollers" guard lives here).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
@@ -233,6 +235,10 @@ WHATSAPP_ENCRYPTION_KEY = env_secret(
     "WHATSAPP_ENCRYPTION_KEY", "development-only-encryption-key" if DEBUG else ""
 )
 WHATSAPP_HEALTH_INTERVAL = env_int("WHATSAPP_HEALTH_INTERVAL", 30)
+# A session still INITIALIZING after this many seconds has failed (contract §4.1: it never says so).
+WHATSAPP_START_TIMEOUT = env_int("WHATSAPP_START_TIMEOUT", 75)
+# Whole start operation, gateway call included; below the sessions queue's 110 s soft limit.
+WHATSAPP_START_BUDGET = env_int("WHATSAPP_START_BUDGET", 100)
 WHATSAPP_HEALTH_RETENTION_DAYS = env_int("WHATSAPP_HEALTH_RETENTION_DAYS", 30)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -36,6 +36,7 @@ export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:
 # Database 14/15 of the local Redis: a `make run` on the same machine keeps its own data.
 export CELERY_BROKER_URL=${TEST_BROKER_URL:-redis://127.0.0.1:6379/14}
 export CACHE_URL=${TEST_CACHE_URL:-redis://127.0.0.1:6379/15}
+export LEGUAS_TEST_FLUSH_BROKER=1
 set +e
 python -m pytest "$@"
 rc=$?

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -8,9 +10,106 @@ def _purge_test_broker() -> None:
     """Messages left by an earlier, interrupted run must not leak into this one."""
     from django.conf import settings
 
-    # Only the test database number (scripts/test.sh): never a broker a `make run` may be using.
-    if not settings.BROKER_IS_REDIS or not settings.CELERY_BROKER_URL.endswith("/14"):
+    # Only when scripts/test.sh says this broker is the tests' own, never one `make run` may use.
+    if not settings.BROKER_IS_REDIS or os.environ.get("LEGUAS_TEST_FLUSH_BROKER") != "1":
         return
     import redis
 
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+
+
+GATEWAY_SECRET = "product-test-secret"
+
+
+@pytest.fixture(scope="session")
+def gateway_sim():
+    """One simulator for the product's tests; `sim` resets it around each test."""
+    from whatsapp.simulator.testing import start_simulator
+
+    handle = start_simulator(GATEWAY_SECRET, auto_close=60, qr_interval=20, init_delay=0.2)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def sim(gateway_sim):
+    gateway_sim.reset(seed=7)
+    yield gateway_sim
+    gateway_sim.reset()
+
+
+@pytest.fixture
+def make_instance(sim, db):
+    """Instances pointing at the simulator, each with its own session name."""
+    import uuid
+
+    from whatsapp.models import Instance
+
+    def make(slug: str = "main", *, default: bool = True, **fields) -> Instance:
+        instance = Instance(
+            slug=slug,
+            name=fields.pop("name", slug.title()),
+            session_name=fields.pop("session_name", f"{slug}-{uuid.uuid4().hex[:8]}"),
+            gateway_url=fields.pop("gateway_url", sim.url),
+            is_default=default,
+            **fields,
+        )
+        instance.secret_key = GATEWAY_SECRET
+        instance.save()
+        return instance
+
+    return make
+
+
+@pytest.fixture
+def operator(db, django_user_model):
+    """A staff user with the permission to operate sessions."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(
+        "operador", password="pw-123-secret", is_staff=True
+    )
+    user.user_permissions.add(
+        Permission.objects.get(codename="operate_instance"),
+        Permission.objects.get(codename="view_instance"),
+    )
+    return user
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+LIVE_ENV = {
+    # Short gateway timeouts so the fault tests end in seconds, not minutes.
+    "WPPCONNECT_SESSION_TIMEOUT": "5",
+    "WPPCONNECT_READ_TIMEOUT": "5",
+    "WHATSAPP_START_TIMEOUT": "6",
+    "WHATSAPP_START_BUDGET": "20",
+}
+
+
+@pytest.fixture(scope="session")
+def live_stack(django_db_setup, live_server):
+    """Real workers (sessions; messages+default) on the real broker and the test database."""
+    from tests.live import WorkerProcess, process_env
+
+    env = process_env(WHATSAPP_PUBLIC_URL=live_server.url, **LIVE_ENV)
+    workers = [
+        WorkerProcess("sessions", concurrency=2, env=env, name="sessions-test@%h").start(),
+        WorkerProcess("messages,default", concurrency=3, env=env, name="main-test@%h").start(),
+    ]
+    yield {"env": env, "workers": workers, "url": live_server.url}
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def live(live_stack, settings):
+    """The in-process web side agrees with the workers on where webhooks go."""
+    settings.WHATSAPP_PUBLIC_URL = live_stack["url"]
+    for name, value in LIVE_ENV.items():
+        setattr(settings, name, int(value) if name.startswith("WHATSAPP") else float(value))
+    return live_stack

@@ -1,7 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _ensure_beat_schedule(sender: AppConfig, **kwargs: Any) -> None:
+    from worker.beat import ensure_schedule
+
+    ensure_schedule()
 
 
 class WhatsAppConfig(AppConfig):
@@ -12,3 +21,5 @@ class WhatsAppConfig(AppConfig):
     def ready(self) -> None:
         # Registers the system checks (whatsapp.E001 and friends) with Django.
         from whatsapp import checks  # noqa: F401
+
+        post_migrate.connect(_ensure_beat_schedule, sender=self)

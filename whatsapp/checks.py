@@ -20,7 +20,7 @@ def check_gateway_secret(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         return [
             Error(
                 "WPPCONNECT_SECRET_KEY is not set.",
-                hint="Set it to the secret key the WPPConnect server was started with (--secretKey).",
+                hint="Set it to the secret the WPPConnect server was started with (--secretKey).",
                 id="whatsapp.E001",
             )
         ]
@@ -28,7 +28,7 @@ def check_gateway_secret(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         return [
             Error(
                 "WPPCONNECT_SECRET_KEY is the WPPConnect server's public default.",
-                hint="Choose a long random secret and give the same one to the server and to this app.",
+                hint="Choose a long random secret; give the same one to the server and this app.",
                 id="whatsapp.E001",
             )
         ]
@@ -42,7 +42,7 @@ def check_encryption_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     return [
         Error(
             "WHATSAPP_ENCRYPTION_KEY is not set.",
-            hint="Gateway secrets are encrypted at rest with it; set a long random value and keep it: "
+            hint="Gateway secrets are encrypted at rest with it; set a long random value, keep it: "
             "changing it makes stored secrets unreadable.",
             id="whatsapp.E002",
         )

@@ -1,0 +1,1 @@
+from whatsapp.admin import sessions  # noqa: F401  (registers the models)

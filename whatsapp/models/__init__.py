@@ -1,0 +1,17 @@
+from whatsapp.models.apikey import ApiKey
+from whatsapp.models.events import GatewayEvent, InboundMessage
+from whatsapp.models.health import HealthSample
+from whatsapp.models.instance import Instance
+from whatsapp.models.message import MessageAttempt, OutboundMessage
+from whatsapp.models.operation import SessionOperation
+
+__all__ = [
+    "ApiKey",
+    "GatewayEvent",
+    "HealthSample",
+    "InboundMessage",
+    "Instance",
+    "MessageAttempt",
+    "OutboundMessage",
+    "SessionOperation",
+]

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class GatewayEvent(models.Model):
+    """A webhook call as received, stored before it is applied (the inbox)."""
+
+    instance = models.ForeignKey(
+        "whatsapp.Instance", on_delete=models.CASCADE, related_name="events"
+    )
+    event = models.CharField(_("event"), max_length=40)
+    payload = models.JSONField(_("payload"))
+    # Deduplicates redelivered events that carry a gateway id (messages, acks). NULL, not "",
+    # for events without one: the unique constraint must not treat them as duplicates.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("gateway event")
+        verbose_name_plural = _("gateway events")
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "dedupe_key"], name="one_event_per_dedupe_key"
+            )
+        ]
+        indexes = [models.Index(fields=["processed_at", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.pk}"
+
+
+class InboundMessage(models.Model):
+    instance = models.ForeignKey(
+        "whatsapp.Instance", on_delete=models.CASCADE, related_name="inbound"
+    )
+    gateway_id = models.CharField(_("gateway id"), max_length=200)
+    sender = models.CharField(_("from"), max_length=64)
+    body = models.TextField(_("body"), blank=True)
+    type = models.CharField(_("type"), max_length=30, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("inbound message")
+        verbose_name_plural = _("inbound messages")
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "gateway_id"], name="one_inbound_per_gateway_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.gateway_id

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from whatsapp import crypto
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class SessionStatus(models.TextChoices):
+    # The server-level statuses of contract §4.1, normalised by the gateway client.
+    CLOSED = "CLOSED", _("Closed")
+    INITIALIZING = "INITIALIZING", _("Starting")
+    QRCODE = "QRCODE", _("Waiting for QR scan")
+    PHONECODE = "PHONECODE", _("Waiting for pairing code")
+    CONNECTED = "CONNECTED", _("Connected")
+    UNKNOWN = "UNKNOWN", _("Unknown")
+
+
+class Instance(models.Model):
+    """One WhatsApp number = one WPPConnect session, with its last known state."""
+
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    session_name = models.CharField(
+        _("session name"),
+        max_length=60,
+        help_text=_("The WPPConnect session; letters, digits, - and _ only."),
+    )
+    gateway_url = models.URLField(_("gateway URL"), max_length=300)
+    secret_key_encrypted = models.TextField(_("secret key (encrypted)"), blank=True, editable=False)
+    webhook_secret = models.CharField(max_length=64, default=new_webhook_secret, editable=False)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    is_default = models.BooleanField(_("default instance"), default=False)
+    auto_reconnect = models.BooleanField(_("reconnect automatically"), default=True)
+
+    # Pacing: a random gap between two sends and caps per window; 0 switches one off.
+    min_gap_seconds = models.FloatField(_("minimum gap between sends (s)"), default=3.0)
+    max_gap_seconds = models.FloatField(_("maximum gap between sends (s)"), default=8.0)
+    cap_per_minute = models.PositiveIntegerField(_("sends per minute"), default=8)
+    cap_per_hour = models.PositiveIntegerField(_("sends per hour"), default=200)
+    cap_per_day = models.PositiveIntegerField(_("sends per day"), default=1000)
+    next_send_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Last known state, kept by operations, webhooks and the health recorder.
+    status = models.CharField(
+        _("status"), max_length=20, choices=SessionStatus.choices, default=SessionStatus.CLOSED
+    )
+    connected = models.BooleanField(_("connected"), default=False)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    device = models.JSONField(_("device"), default=dict, blank=True)
+    qr_code = models.TextField(_("QR code"), blank=True)
+    pairing_code = models.CharField(_("pairing code"), max_length=32, blank=True)
+    code_produced_at = models.DateTimeField(_("code produced at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    connected_since = models.DateTimeField(_("connected since"), null=True, blank=True)
+
+    # Auto-reconnect bookkeeping: attempts in the current hour, and when the next may run.
+    reconnect_attempts = models.PositiveIntegerField(default=0)
+    reconnect_window_start = models.DateTimeField(null=True, blank=True)
+    next_reconnect_at = models.DateTimeField(null=True, blank=True)
+    needs_scan = models.BooleanField(_("needs a new scan"), default=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("instance")
+        verbose_name_plural = _("instances")
+        ordering = ["-is_default", "name"]
+        permissions = [("operate_instance", _("Can start, close and log out sessions and send"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_instance"
+            ),
+            models.UniqueConstraint(
+                fields=["gateway_url", "session_name"], name="one_instance_per_gateway_session"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def secret_key(self) -> str:
+        return crypto.decrypt(self.secret_key_encrypted)
+
+    @secret_key.setter
+    def secret_key(self, value: str) -> None:
+        self.secret_key_encrypted = crypto.encrypt(value)
+
+    @property
+    def has_secret_key(self) -> bool:
+        return bool(self.secret_key_encrypted)

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    DISPATCHED = "dispatched", _("Dispatched")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Unknown, being checked")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+# Statuses a message never leaves, and those a person may still cancel.
+FINAL_STATUSES = (
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.READ,
+    MessageStatus.FAILED,
+    MessageStatus.CANCELLED,
+    MessageStatus.EXPIRED,
+)
+CANCELLABLE_STATUSES = (MessageStatus.QUEUED, MessageStatus.DISPATCHED)
+REQUEUEABLE_STATUSES = (MessageStatus.FAILED, MessageStatus.EXPIRED, MessageStatus.CANCELLED)
+# Receipts only move forward: sent < delivered < read.
+ACK_ORDER = {MessageStatus.SENT: 1, MessageStatus.DELIVERED: 2, MessageStatus.READ: 3}
+
+
+class Priority(models.IntegerChoices):
+    HIGH = 0, _("high")
+    NORMAL = 5, _("normal")
+    LOW = 9, _("low")
+
+
+class OutboundMessage(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    instance = models.ForeignKey(
+        "whatsapp.Instance", on_delete=models.PROTECT, related_name="messages"
+    )
+    recipient = models.CharField(_("recipient"), max_length=20, help_text=_("E.164 digits, no +"))
+    body = models.TextField(_("text"))
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    not_before = models.DateTimeField(_("send after"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    # NULL when absent, so the unique constraint only binds messages that carry a key.
+    idempotency_key = models.CharField(  # noqa: DJ001
+        _("idempotency key"), max_length=200, null=True, blank=True
+    )
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+
+    status = models.CharField(
+        _("status"), max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    dispatch_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    gateway_message_id = models.CharField(_("gateway message id"), max_length=200, blank=True)
+    ack = models.SmallIntegerField(_("ack"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    enqueued_by = models.CharField(_("enqueued by"), max_length=120, blank=True)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("outbound message")
+        verbose_name_plural = _("outbound messages")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="one_message_per_idempotency_key",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["instance", "status", "priority", "created_at"], name="msg_dispatch_idx"
+            ),
+            models.Index(fields=["status", "lease_expires_at"], name="msg_lease_idx"),
+            models.Index(fields=["gateway_message_id"], name="msg_gateway_id_idx"),
+            models.Index(fields=["recipient", "created_at"], name="msg_recipient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class MessageAttempt(models.Model):
+    message = models.ForeignKey(
+        OutboundMessage, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveIntegerField(_("attempt"))
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=30)
+    http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("message attempt")
+        verbose_name_plural = _("message attempts")
+        ordering = ["message", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} #{self.number} {self.outcome}"

@@ -1,0 +1,34 @@
+"""Builds the gateway client for an instance row: the one place settings meet the client."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+
+from whatsapp.gateway import GatewayClient, Timeouts
+from whatsapp.models import Instance
+
+# Health probes must not hold a worker for the 60 s a send may need.
+HEALTH_TIMEOUTS = Timeouts(connect=5.0, read=10.0, session=10.0)
+
+
+def default_timeouts() -> Timeouts:
+    return Timeouts(
+        connect=settings.WPPCONNECT_CONNECT_TIMEOUT,
+        read=settings.WPPCONNECT_READ_TIMEOUT,
+        session=settings.WPPCONNECT_SESSION_TIMEOUT,
+    )
+
+
+def client_for(instance: Instance, *, timeouts: Timeouts | None = None) -> GatewayClient:
+    return GatewayClient(
+        instance.gateway_url,
+        instance.session_name,
+        instance.secret_key,
+        timeouts=timeouts or default_timeouts(),
+    )
+
+
+def webhook_url(instance: Instance) -> str:
+    path = reverse("whatsapp-webhook", args=[instance.slug, instance.webhook_secret])
+    return f"{settings.WHATSAPP_PUBLIC_URL}{path}"

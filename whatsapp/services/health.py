@@ -1,0 +1,141 @@
+"""The health recorder: one sample per enabled instance per period, and auto-reconnect."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from whatsapp.crypto import SecretUnreadable
+from whatsapp.gateway import GatewayError
+from whatsapp.models import HealthSample, Instance
+from whatsapp.models.instance import SessionStatus
+from whatsapp.models.operation import OperationKind
+from whatsapp.services.gateway import HEALTH_TIMEOUTS, client_for
+from whatsapp.services.session_flows import observe
+
+logger = logging.getLogger(__name__)
+
+PRUNE_BATCH = 5000
+RECONNECT_CAP_PER_HOUR = 6
+RECONNECT_BASE_DELAY = 30
+RECONNECT_MAX_DELAY = 900
+
+
+def instances_to_record() -> list[int]:
+    return list(Instance.objects.filter(enabled=True).values_list("pk", flat=True))
+
+
+def refresh(instance_id: int) -> None:
+    """Bring the stored state up to date (asked for by status polls), without a sample."""
+    instance = Instance.objects.filter(pk=instance_id, enabled=True).first()
+    if instance is None:
+        return
+    try:
+        observe(instance, client_for(instance, timeouts=HEALTH_TIMEOUTS))
+    except (GatewayError, SecretUnreadable) as exc:
+        _store_error(instance, exc)
+
+
+def _store_error(instance: Instance, exc: Exception) -> str:
+    message = exc.message if isinstance(exc, GatewayError) else str(exc)
+    Instance.objects.filter(pk=instance.pk).update(
+        last_error=message,
+        checked_at=timezone.now(),
+        connected=False,
+        status=SessionStatus.UNKNOWN,
+    )
+    return message
+
+
+def record(instance_id: int) -> HealthSample | None:
+    instance = Instance.objects.filter(pk=instance_id, enabled=True).first()
+    if instance is None:
+        return None
+    was_connected = instance.connected
+    started = time.monotonic()
+    error = ""
+    try:
+        state = observe(instance, client_for(instance, timeouts=HEALTH_TIMEOUTS))
+        status, connected = state.status, state.connected
+    except (GatewayError, SecretUnreadable) as exc:
+        error = _store_error(instance, exc)
+        status, connected = SessionStatus.UNKNOWN, False
+    latency = int((time.monotonic() - started) * 1000)
+    transition = ""
+    if was_connected and not connected:
+        transition = "disconnected"
+    elif connected and not was_connected:
+        transition = "connected"
+    sample = HealthSample.objects.create(
+        instance=instance,
+        at=timezone.now(),
+        status=status,
+        connected=connected,
+        latency_ms=None if error else latency,
+        error=error,
+        transition=transition,
+    )
+    if transition == "disconnected":
+        logger.warning("instance %s disconnected (status %s)", instance.slug, status)
+    if not connected:
+        maybe_reconnect(instance.pk, status)
+    return sample
+
+
+def maybe_reconnect(instance_id: int, status: str) -> bool:
+    """Start the session again, with backoff and a cap per hour; stop when a scan is needed."""
+    from whatsapp.services.operations import request_operation
+
+    with transaction.atomic():
+        instance = Instance.objects.select_for_update().get(pk=instance_id)
+        if not instance.auto_reconnect or instance.needs_scan:
+            return False
+        if not _was_ever_connected(instance):
+            return False  # never linked: a person must scan first, a restart would only loop QRs
+        if status in (SessionStatus.QRCODE, SessionStatus.PHONECODE):
+            # The gateway wants a new login: retrying cannot help until someone scans.
+            instance.needs_scan = True
+            instance.last_error = "needs a new scan"
+            instance.save(update_fields=["needs_scan", "last_error"])
+            return False
+        now = timezone.now()
+        if instance.next_reconnect_at and instance.next_reconnect_at > now:
+            return False
+        if (
+            instance.reconnect_window_start is None
+            or now - instance.reconnect_window_start > timedelta(hours=1)
+        ):
+            instance.reconnect_window_start, instance.reconnect_attempts = now, 0
+        if instance.reconnect_attempts >= RECONNECT_CAP_PER_HOUR:
+            return False
+        delay = min(RECONNECT_BASE_DELAY * 2**instance.reconnect_attempts, RECONNECT_MAX_DELAY)
+        instance.reconnect_attempts += 1
+        instance.next_reconnect_at = now + timedelta(seconds=delay)
+        instance.save(
+            update_fields=["reconnect_attempts", "reconnect_window_start", "next_reconnect_at"]
+        )
+        if status in (SessionStatus.INITIALIZING,):
+            return False  # already starting: counting the attempt is enough
+        request_operation(instance, OperationKind.START)
+        return True
+
+
+def _was_ever_connected(instance: Instance) -> bool:
+    return HealthSample.objects.filter(instance=instance, connected=True).exists()
+
+
+def prune() -> int:
+    cutoff = timezone.now() - timedelta(days=settings.WHATSAPP_HEALTH_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        ids = list(
+            HealthSample.objects.filter(at__lt=cutoff).values_list("pk", flat=True)[:PRUNE_BATCH]
+        )
+        if not ids:
+            return deleted
+        deleted += HealthSample.objects.filter(pk__in=ids).delete()[0]

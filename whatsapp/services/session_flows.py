@@ -1,0 +1,163 @@
+"""What each session operation does on the gateway, with the contract's traps handled here.
+
+Each flow returns the operation's result or raises OperationFailed / GatewayError. They run in a
+worker of the sessions queue, never in a web request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+
+from whatsapp.gateway import GatewayClient, GatewayError, SessionState
+from whatsapp.models import SessionOperation
+from whatsapp.models.instance import Instance, SessionStatus
+from whatsapp.services.errors import OperationFailed
+from whatsapp.services.gateway import client_for, webhook_url
+from whatsapp.services.instances import record_state
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+STARTING = (SessionStatus.INITIALIZING,)
+WAITING_FOR_USER = (SessionStatus.QRCODE, SessionStatus.PHONECODE)
+
+
+def state_result(instance: Instance, state: SessionState) -> dict[str, Any]:
+    return {
+        "state": state.status,
+        "connected": state.connected,
+        "qrcode": instance.qr_code or None if state.status == SessionStatus.QRCODE else None,
+        "pairing_code": instance.pairing_code or None
+        if state.status == SessionStatus.PHONECODE
+        else None,
+        "code_produced_at": instance.code_produced_at.isoformat()
+        if instance.code_produced_at and state.status in WAITING_FOR_USER
+        else None,
+        "phone": instance.phone or None,
+    }
+
+
+def _device_fields(client: GatewayClient) -> dict[str, Any]:
+    try:
+        device = client.host_device()
+    except GatewayError as exc:
+        logger.info("host-device failed after connect: %s", exc.message)
+        return {}
+    return {
+        "phone": device.phone or "",
+        "device": {"pushname": device.pushname, "platform": device.platform},
+    }
+
+
+def observe(instance: Instance, client: GatewayClient) -> SessionState:
+    """Read the gateway's state and store it; device details too when newly connected."""
+    state = client.status()
+    if state.status == SessionStatus.CONNECTED and not client.check_connection():
+        # CONNECTED can outlive a crashed browser (contract §4.1): trust check-connection too.
+        state = SessionState(
+            status=SessionStatus.CLOSED,
+            connected=False,
+            qrcode=None,
+            version=state.version,
+            raw_status=state.raw_status,
+        )
+    extra = _device_fields(client) if state.connected and not instance.phone else {}
+    if state.status == SessionStatus.QRCODE and not state.qrcode:
+        qrcode = client.qrcode()
+        if qrcode:
+            state = SessionState(
+                status=state.status,
+                connected=False,
+                qrcode=qrcode,
+                version=state.version,
+                raw_status=state.raw_status,
+            )
+    record_state(instance, state, **extra)
+    return state
+
+
+def start(operation: SessionOperation) -> dict[str, Any]:
+    instance = operation.instance
+    client = client_for(instance)
+    budget_end = time.monotonic() + settings.WHATSAPP_START_BUDGET
+    state = observe(instance, client)
+    if state.status == SessionStatus.QRCODE and operation.phone:
+        raise OperationFailed("qr_already_shown")
+    if state.status == SessionStatus.CLOSED:
+        # The answer is the status *before* starting (contract §8.1); the wait below tells the rest.
+        client.start_session(webhook=webhook_url(instance), phone=operation.phone or None)
+    return _wait_for_user_answer(operation, instance, client, budget_end)
+
+
+def _wait_for_user_answer(
+    operation: SessionOperation, instance: Instance, client: GatewayClient, budget_end: float
+) -> dict[str, Any]:
+    started_waiting = time.monotonic()
+    init_timeout = settings.WHATSAPP_START_TIMEOUT
+    seen_starting = False
+    while True:
+        state = observe(instance, client)
+        instance.refresh_from_db()
+        if state.status == SessionStatus.CONNECTED:
+            return state_result(instance, state)
+        if state.status == SessionStatus.QRCODE and instance.qr_code:
+            return state_result(instance, state)
+        if state.status == SessionStatus.PHONECODE and instance.pairing_code:
+            return state_result(instance, state)
+        if state.status in STARTING or state.status in WAITING_FOR_USER:
+            seen_starting = True
+        elif state.status == SessionStatus.CLOSED and seen_starting:
+            raise OperationFailed("closed_during_start")
+        waited = time.monotonic() - started_waiting
+        if waited >= init_timeout or time.monotonic() >= budget_end:
+            if state.status == SessionStatus.PHONECODE:
+                raise OperationFailed("no_pairing_code", url=settings.WHATSAPP_PUBLIC_URL)
+            if state.status == SessionStatus.CLOSED:
+                raise OperationFailed("closed_during_start")
+            raise OperationFailed("stuck_initializing", seconds=int(waited))
+        time.sleep(POLL_SECONDS)
+
+
+def close(operation: SessionOperation) -> dict[str, Any]:
+    instance = operation.instance
+    client = client_for(instance)
+    state = observe(instance, client)
+    if state.status in STARTING or state.status in WAITING_FOR_USER:
+        # close-session now would leak the gateway's browser and block the next start (§5.6).
+        raise OperationFailed("close_while_starting")
+    if state.status == SessionStatus.CLOSED:
+        # close-session on a never-started session answers a bare 500 (§5.6): say it plainly.
+        raise OperationFailed("not_started")
+    try:
+        client.close()
+    except GatewayError as exc:
+        after = observe(instance, client)
+        if after.status != SessionStatus.CLOSED:
+            raise OperationFailed("close_failed", detail=exc.message, status=after.status) from exc
+    after = observe(instance, client)
+    return state_result(instance, after)
+
+
+def logout(operation: SessionOperation) -> dict[str, Any]:
+    instance = operation.instance
+    client = client_for(instance)
+    state = observe(instance, client)
+    if not state.connected:
+        raise OperationFailed("not_connected")
+    client.logout()  # 404 Disconnected becomes NotConnected -> "not_connected" (§5.7)
+    after = observe(instance, client)
+    record_state(instance, after, phone="", device={}, needs_scan=True)
+    return state_result(instance, after)
+
+
+def refresh(operation: SessionOperation) -> dict[str, Any]:
+    instance = operation.instance
+    client = client_for(instance)
+    state = observe(instance, client)
+    if state.connected:
+        record_state(instance, state, **_device_fields(client))
+    return state_result(instance, state)

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from whatsapp.services import webhooks
+
+
+@shared_task(name="whatsapp.events.apply")
+def apply_event(event_id: int) -> None:
+    webhooks.apply(event_id)

@@ -113,3 +113,12 @@ def live(live_stack, settings):
     for name, value in LIVE_ENV.items():
         setattr(settings, name, int(value) if name.startswith("WHATSAPP") else float(value))
     return live_stack
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Locks and markers in the shared cache must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    if os.environ.get("LEGUAS_TEST_FLUSH_BROKER") == "1":
+        cache.clear()

@@ -15,6 +15,8 @@ from whatsapp.services.instances import validate_session_name
 
 
 class InstanceForm(forms.ModelForm):
+    # Gateways usually sit on a private network over plain HTTP.
+    gateway_url = forms.URLField(label=_("gateway URL"), max_length=300, assume_scheme="http")
     # Write-only: the stored secret is never rendered back, not even in the form's HTML.
     secret_key = forms.CharField(
         label=_("secret key"),

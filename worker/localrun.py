@@ -20,6 +20,8 @@ from urllib.parse import urlparse
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 SIMULATOR_PORT = 21465
+WEB_PORT = 8000
+FLOWER_PORT = 5555
 
 
 @dataclass
@@ -75,27 +77,31 @@ def build_plan(env: dict[str, str]) -> Plan:
     env = {**env, "DEBUG": env.get("DEBUG", "true"), "PYTHONUNBUFFERED": "1"}
     plan = choose_broker(env, var_dir, shutil.which("redis-server"))
     py = sys.executable
+    web_port = int(env.get("WEB_PORT") or WEB_PORT)
+    flower_port = int(env.get("FLOWER_PORT") or FLOWER_PORT)
+    sim_port = int(env.get("SIMULATOR_PORT") or SIMULATOR_PORT)
+    plan.env.setdefault("WHATSAPP_PUBLIC_URL", f"http://127.0.0.1:{web_port}")
     if not env.get("WPPCONNECT_URL"):
-        plan.env["WPPCONNECT_URL"] = f"http://127.0.0.1:{SIMULATOR_PORT}"
+        plan.env["WPPCONNECT_URL"] = f"http://127.0.0.1:{sim_port}"
         plan.env.setdefault("WPPCONNECT_SECRET_KEY", "THISISMYSECURETOKEN")
         plan.processes["simulator"] = (
-            f"{py} -m whatsapp.simulator --host 127.0.0.1 --port {SIMULATOR_PORT}"
+            f"{py} -m whatsapp.simulator --host 127.0.0.1 --port {sim_port}"
         )
         plan.notes.append(
-            f"Gateway: the WPPConnect simulator on 127.0.0.1:{SIMULATOR_PORT} "
-            f"(scan QR codes at http://127.0.0.1:{SIMULATOR_PORT}/_sim/)."
+            f"Gateway: the WPPConnect simulator on 127.0.0.1:{sim_port} "
+            f"(scan QR codes at http://127.0.0.1:{sim_port}/_sim/)."
         )
     else:
         plan.notes.append(f"Gateway: {env['WPPCONNECT_URL']} (from WPPCONNECT_URL).")
     celery = f"{py} -m celery -A worker"
     plan.processes.update(
         {
-            "web": f"{py} manage.py runserver 127.0.0.1:8000 --noreload",
+            "web": f"{py} manage.py runserver 127.0.0.1:{web_port} --noreload",
             # A session call may hold its worker 90 s; sends and housekeeping have their own worker.
             "worker-sessions": f"{celery} worker -Q sessions -c 2 -n sessions@%h --loglevel INFO",
             "worker-main": f"{celery} worker -Q messages,default -c 4 -n main@%h --loglevel INFO",
-            "beat": f"{celery} beat --loglevel INFO -s {var_dir / 'celerybeat-schedule'}",
-            "flower": f"{celery} flower --address=127.0.0.1 --port=5555",
+            "beat": f"{celery} beat --loglevel INFO",
+            "flower": f"{celery} flower --address=127.0.0.1 --port={flower_port}",
         }
     )
     return plan
@@ -123,6 +129,7 @@ def main() -> int:
     # Redis first: workers wait for it at start (broker_connection_retry_on_startup).
     for name, command in plan.processes.items():
         manager.add_process(name, command, env=plan.env, cwd=str(BASE_DIR))
-    print("==> web http://127.0.0.1:8000  flower http://127.0.0.1:5555  (Ctrl-C stops everything)")
+    web, flower = plan.env.get("WEB_PORT") or WEB_PORT, plan.env.get("FLOWER_PORT") or FLOWER_PORT
+    print(f"==> web http://127.0.0.1:{web}  flower http://127.0.0.1:{flower}  (Ctrl-C stops all)")
     manager.loop()
     return manager.returncode or 0

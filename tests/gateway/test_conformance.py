@@ -1,0 +1,125 @@
+"""The same assertions against the simulator and, when configured, a real WPPConnect server.
+
+Set WPPCONNECT_CONFORMANCE_URL and WPPCONNECT_CONFORMANCE_SECRET to run them against a real one.
+They only use sessions that are never started (no WhatsApp login is needed) and a throwaway
+session that is started and left to auto-close.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import requests
+
+from whatsapp.gateway import (
+    ConfigurationError,
+    GatewayClient,
+    NotConnected,
+    ServerError,
+    mint_token,
+)
+
+SIM_SECRET = "conformance-secret"
+
+
+def targets():
+    yield pytest.param("simulator", id="simulator")
+    if os.environ.get("WPPCONNECT_CONFORMANCE_URL") and os.environ.get(
+        "WPPCONNECT_CONFORMANCE_SECRET"
+    ):
+        yield pytest.param("real", id="real-server")
+
+
+@pytest.fixture(scope="module")
+def simulator():
+    from whatsapp.simulator.testing import start_simulator
+
+    handle = start_simulator(SIM_SECRET, init_delay=0.05)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(params=list(targets()))
+def gateway(request, simulator):
+    if request.param == "real":
+        return os.environ["WPPCONNECT_CONFORMANCE_URL"].rstrip("/"), os.environ[
+            "WPPCONNECT_CONFORMANCE_SECRET"
+        ]
+    return simulator.url, SIM_SECRET
+
+
+def fresh_session() -> str:
+    return f"conf{uuid.uuid4().hex[:10]}"
+
+
+def test_auth_bodies_differ_for_missing_and_wrong_tokens(gateway):
+    url, _secret = gateway
+    missing = requests.get(f"{url}/api/{fresh_session()}/status-session", timeout=10)
+    assert missing.status_code == 401
+    assert missing.json() == {"message": "Token is not present. Check your header and try again"}
+    wrong = requests.get(
+        f"{url}/api/{fresh_session()}/status-session",
+        headers={"Authorization": "Bearer abc123"},
+        timeout=10,
+    )
+    assert wrong.status_code == 401
+    assert wrong.json() == {"error": "Check that the Session and Token are correct"}
+
+
+def test_a_wrong_secret_in_the_path_is_a_400(gateway):
+    url, _secret = gateway
+    response = requests.post(f"{url}/api/{fresh_session()}/WRONGSECRET/generate-token", timeout=10)
+    assert response.status_code == 400
+    assert response.json() == {"response": False, "message": "The SECRET_KEY is incorrect"}
+
+
+def test_an_offline_minted_token_is_accepted(gateway):
+    url, secret = gateway
+    session = fresh_session()
+    headers = {"Authorization": f"Bearer {mint_token(session, secret)}"}
+    response = requests.get(f"{url}/api/{session}/status-session", headers=headers, timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {"status": "CLOSED", "qrcode": None}
+
+
+def test_never_started_session_answers(gateway):
+    url, secret = gateway
+    client = GatewayClient(url, fresh_session(), secret)
+    assert client.status().status == "CLOSED"
+    assert client.qrcode() is None
+    assert client.check_connection() is False  # HTTP 200 with status false (§5.5)
+    with pytest.raises(ServerError) as closing:
+        client.close()  # close-session on a never-started session: 500 (§5.6)
+    assert closing.value.http_status == 500
+    with pytest.raises(NotConnected):
+        client.logout()  # 404 Disconnected (§5.7)
+    with pytest.raises(NotConnected):
+        client.send_text("5521999999999", "hi")
+
+
+def test_check_connection_is_always_http_200(gateway):
+    url, secret = gateway
+    session = fresh_session()
+    response = requests.get(
+        f"{url}/api/{session}/check-connection-session",
+        headers={"Authorization": f"Bearer {mint_token(session, secret)}"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.json() == {"status": False, "message": "Disconnected"}
+
+
+def test_start_session_returns_the_previous_status(gateway):
+    url, secret = gateway
+    client = GatewayClient(url, fresh_session(), secret)
+    assert client.start_session().status == "CLOSED"  # the status before this call (§8.1)
+    assert client.start_session().status in {"INITIALIZING", "QRCODE"}
+
+
+def test_a_wrong_secret_token_is_a_configuration_error(gateway):
+    url, _secret = gateway
+    client = GatewayClient(url, fresh_session(), "definitely-not-the-secret")
+    with pytest.raises(ConfigurationError):
+        client.status()

@@ -39,9 +39,7 @@ def sim(simulator):
 
 
 def make_client(sim, name="cli", **timeouts) -> GatewayClient:
-    return GatewayClient(
-        sim.url, name, SECRET, timeouts=Timeouts(**timeouts) if timeouts else None
-    )
+    return GatewayClient(sim.url, name, SECRET, timeouts=Timeouts(**timeouts) if timeouts else None)
 
 
 @pytest.fixture

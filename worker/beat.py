@@ -25,6 +25,8 @@ def entries() -> list[Entry]:
         Entry("whatsapp: record session health", "whatsapp.health.record_all", health, health),
         Entry("whatsapp: sweep session operations", "whatsapp.health.sweep_operations", 30, 30),
         Entry("whatsapp: prune health samples", "whatsapp.health.prune", 3600, 1800),
+        Entry("whatsapp: dispatch messages", "whatsapp.messages.dispatch", 5, 5),
+        Entry("whatsapp: sweep messages", "whatsapp.messages.sweep", 30, 30),
     ]
 
 

@@ -1,1 +1,4 @@
-from whatsapp.admin import sessions  # noqa: F401  (registers the models)
+from whatsapp.admin import (
+    messages,  # noqa: F401
+    sessions,  # noqa: F401  (registers the models)
+)

@@ -119,6 +119,8 @@ class MessageAttempt(models.Model):
         verbose_name = _("message attempt")
         verbose_name_plural = _("message attempts")
         ordering = ["message", "number"]
+        # Pacing counts the tries of the last minute, hour and day.
+        indexes = [models.Index(fields=["started_at"], name="attempt_started_idx")]
 
     def __str__(self) -> str:
         return f"{self.message_id} #{self.number} {self.outcome}"

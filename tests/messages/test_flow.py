@@ -1,0 +1,204 @@
+"""Dispatch, pacing, send outcomes, reconcile and sweep, called directly against the simulator."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from tests.messages.conftest import UNPACED, connect, phone, wait_back
+from whatsapp import api
+from whatsapp.models import Instance, MessageAttempt, OutboundMessage
+from whatsapp.services import dispatch, message_sweep, pacing, reconcile, send
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def instance(make_instance, sim):
+    instance = make_instance("main", **UNPACED)
+    connect(sim, instance)
+    return instance
+
+
+def dispatched(instance):
+    result = dispatch.dispatch_instance(instance.pk)
+    return result.claimed, result.token
+
+
+def test_it_claims_in_priority_order_one_per_recipient(instance):
+    low = api.send_text(phone(1), "low", priority="low")
+    first = api.send_text(phone(2), "first to 2")
+    second = api.send_text(phone(2), "second to 2")
+    high = api.send_text(phone(3), "high", priority="high")
+    claimed, token = dispatched(instance)
+    assert claimed == [high.pk, first.pk, low.pk]
+    assert OutboundMessage.objects.get(pk=second.pk).status == "queued"
+    rows = OutboundMessage.objects.filter(pk__in=claimed)
+    assert {(r.status, r.dispatch_token) for r in rows} == {("dispatched", token)}
+    assert all(r.lease_expires_at > timezone.now() for r in rows)
+
+
+def test_a_retry_waiting_message_keeps_later_ones_to_the_same_person_back(instance):
+    waiting = api.send_text(phone(1), "retry me")
+    later = api.send_text(phone(1), "later")
+    OutboundMessage.objects.filter(pk=waiting.pk).update(
+        next_attempt_at=timezone.now() + timedelta(seconds=30)
+    )
+    result = dispatch.dispatch_instance(instance.pk)
+    assert later.pk not in result.claimed
+    assert result.wake_in is not None and 25 < result.wake_in <= 30
+
+
+def test_a_disconnected_instance_keeps_its_messages_waiting(instance):
+    message = api.send_text(phone(1), "wait")
+    Instance.objects.filter(pk=instance.pk).update(connected=False)
+    assert dispatched(instance)[0] == []
+    assert OutboundMessage.objects.get(pk=message.pk).status == "queued"
+
+
+def test_pacing_allows_one_in_flight_and_respects_the_gap_and_caps(instance):
+    Instance.objects.filter(pk=instance.pk).update(
+        min_gap_seconds=2, max_gap_seconds=2, cap_per_minute=2
+    )
+    for n in range(4):
+        api.send_text(phone(n), f"p{n}")
+    first, token = dispatched(instance)
+    assert len(first) == 1
+    assert dispatched(instance)[0] == []  # one in flight
+    assert send.send(first[0], token).status == "sent"
+    gap = dispatch.dispatch_instance(instance.pk)
+    assert gap.claimed == [] and 1.5 < gap.wake_in <= 2.0
+    Instance.objects.filter(pk=instance.pk).update(next_send_at=None)
+    second, token = dispatched(instance)
+    assert len(second) == 1 and send.send(second[0], token).status == "sent"
+    Instance.objects.filter(pk=instance.pk).update(next_send_at=None)
+    capped = dispatch.dispatch_instance(instance.pk)
+    assert capped.claimed == [] and 55 < capped.wake_in <= 60
+
+
+def test_budget_unpaced_allows_several_in_flight(instance):
+    instance.refresh_from_db()
+    budget = pacing.budget(instance, timezone.now(), in_flight=3, dispatched=3)
+    assert budget.slots == pacing.MAX_IN_FLIGHT_UNPACED - 3
+
+
+def test_a_send_is_claimed_once_and_records_the_gateway_id(instance, sim):
+    message = api.send_text(phone(1), "hello once")
+    (ident,), token = dispatched(instance)
+    outcome = send.send(ident, token)
+    assert outcome is not None and outcome.status == "sent"
+    assert send.send(ident, token) is None  # a second delivery of the task
+    message.refresh_from_db()
+    assert message.status == "sent" and message.gateway_message_id.startswith("true_")
+    assert message.attempts == 1 and message.sent_at
+    attempt = MessageAttempt.objects.get(message=message)
+    assert (attempt.outcome, attempt.http_status, attempt.number) == ("sent", 201, 1)
+    assert len(sim.ledger(message="hello once")) == 1
+
+
+def test_a_cancelled_dispatched_message_fails_its_claim(instance, sim):
+    message = api.send_text(phone(1), "never")
+    (ident,), token = dispatched(instance)
+    api.cancel(message.pk)
+    assert send.send(ident, token) is None
+    assert sim.ledger(message="never") == []
+
+
+def test_an_expired_dispatched_message_is_not_sent(instance, sim):
+    message = api.send_text(phone(1), "too late", expires_at=timezone.now() + timedelta(seconds=5))
+    (ident,), token = dispatched(instance)
+    OutboundMessage.objects.filter(pk=message.pk).update(expires_at=timezone.now())
+    assert send.send(ident, token) is None
+    assert OutboundMessage.objects.get(pk=message.pk).status == "expired"
+    assert sim.ledger(message="too late") == []
+
+
+def test_an_unknown_number_fails_at_once_without_retry(instance, sim):
+    sim.set_unknown_numbers([phone(7)])
+    message = api.send_text(phone(7), "nobody")
+    (ident,), token = dispatched(instance)
+    assert send.send(ident, token).status == "failed"
+    message.refresh_from_db()
+    assert message.last_error == gettext("number is not on WhatsApp") and message.failed_at
+    assert message.next_attempt_at is None
+    assert dispatched(instance)[0] == []
+
+
+def test_not_connected_puts_it_back_and_asks_for_a_refresh(make_instance, sim):
+    instance = make_instance("main", connected=True, **UNPACED)  # the row is wrong: never started
+    message = api.send_text(phone(1), "later")
+    (ident,), token = dispatched(instance)
+    outcome = send.send(ident, token)
+    assert outcome.status == "queued" and outcome.refresh_instance
+    message.refresh_from_db()
+    assert message.status == "queued" and message.attempts == 0 and message.next_attempt_at
+    assert not Instance.objects.get(pk=instance.pk).connected
+
+
+def test_refused_connections_are_retried_with_backoff(instance, sim):
+    message = api.send_text(phone(1), "refused")
+    (ident,), token = dispatched(instance)
+    sim.refuse(0.5)
+    outcome = send.send(ident, token)
+    wait_back(sim)
+    assert outcome.status == "queued" and outcome.reconcile_in is None
+    message.refresh_from_db()
+    assert message.attempts == 1 and message.next_attempt_at > timezone.now()
+    assert MessageAttempt.objects.get(message=message).outcome == "unreachable"
+
+
+def test_attempts_are_capped_then_failed_with_the_last_reason(instance, sim):
+    message = api.send_text(phone(1), "capped")
+    OutboundMessage.objects.filter(pk=message.pk).update(attempts=send.MAX_ATTEMPTS - 1)
+    (ident,), token = dispatched(instance)
+    sim.refuse(0.5)
+    assert send.send(ident, token).status == "failed"
+    wait_back(sim)
+    message.refresh_from_db()
+    assert message.status == "failed" and message.last_error
+
+
+def test_a_5xx_is_unknown_then_reconciled_as_not_sent(instance, sim):
+    message = api.send_text(phone(1), "server error")
+    (ident,), token = dispatched(instance)
+    sim.set_fault("send-message", error_rate=1.0)
+    outcome = send.send(ident, token)
+    assert outcome.status == "unknown" and outcome.reconcile_in is not None
+    sim.clear_faults()
+    what, ring = reconcile.reconcile(message.pk)
+    assert what.startswith("not found") and ring == instance.pk
+    assert OutboundMessage.objects.get(pk=message.pk).status == "queued"
+
+
+def test_a_dropped_answer_is_reconciled_as_sent_without_a_second_send(instance, sim):
+    message = api.send_text(phone(1), "dropped answer")
+    api.send_text(phone(1), "dropped answer")  # same text, another message: must not match
+    (ident,), token = dispatched(instance)
+    sim.set_fault("send-message", drop_rate=1.0)
+    assert send.send(ident, token).status == "unknown"
+    sim.clear_faults()
+    assert reconcile.reconcile(message.pk)[0] == "found: sent"
+    message.refresh_from_db()
+    assert message.status == "sent" and message.gateway_message_id
+    assert len(sim.ledger(message="dropped answer")) == 1
+
+
+def test_the_sweeper_requeues_lost_dispatches_and_reconciles_dead_sends(instance):
+    lost = api.send_text(phone(1), "lost task")
+    dead = api.send_text(phone(2), "dead worker")
+    old = api.send_text(phone(3), "expired", expires_at=timezone.now() + timedelta(seconds=1))
+    _claimed, token = dispatched(instance)
+    assert send.claim(dead.pk, token, timezone.now()) is not None
+    OutboundMessage.objects.filter(pk=old.pk).update(
+        status="queued", expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    later = timezone.now() + timedelta(seconds=120)
+    result = message_sweep.sweep(now=later)
+    assert OutboundMessage.objects.get(pk=lost.pk).status == "queued"
+    assert OutboundMessage.objects.get(pk=dead.pk).status == "unknown"
+    assert OutboundMessage.objects.get(pk=old.pk).status == "expired"
+    assert result.to_reconcile == [dead.pk]
+    assert MessageAttempt.objects.get(message=dead).outcome == "lost"

@@ -1,0 +1,59 @@
+"""The one JSON shape of an outbound message: the REST API and the dashboard both use it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from whatsapp.models import MessageAttempt, OutboundMessage
+from whatsapp.models.message import Priority
+
+PRIORITY_NAMES: dict[int, str] = {
+    Priority.HIGH.value: "high",
+    Priority.NORMAL.value: "normal",
+    Priority.LOW.value: "low",
+}
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def attempt_json(attempt: MessageAttempt) -> dict[str, Any]:
+    return {
+        "number": attempt.number,
+        "started_at": _time(attempt.started_at),
+        "finished_at": _time(attempt.finished_at),
+        "outcome": attempt.outcome,
+        "http_status": attempt.http_status,
+        "duration_ms": attempt.duration_ms,
+        "error": attempt.error,
+    }
+
+
+def message_json(message: OutboundMessage, *, attempts: bool = False) -> dict[str, Any]:
+    """`attempts=True` adds `attempt_log` (the detail endpoint); it costs one more query."""
+    data: dict[str, Any] = {
+        "id": str(message.id),
+        "instance": message.instance.slug,
+        "to": message.recipient,
+        "text": message.body,
+        "status": message.status,
+        "priority": PRIORITY_NAMES.get(message.priority, str(message.priority)),
+        "attempts": message.attempts,
+        "send_after": _time(message.not_before),
+        "expires_at": _time(message.expires_at),
+        "gateway_message_id": message.gateway_message_id or None,
+        "ack": message.ack,
+        "sent_at": _time(message.sent_at),
+        "delivered_at": _time(message.delivered_at),
+        "read_at": _time(message.read_at),
+        "failed_at": _time(message.failed_at),
+        "last_error": message.last_error,
+        "created_at": _time(message.created_at),
+        "updated_at": _time(message.updated_at),
+        "idempotency_key": message.idempotency_key,
+    }
+    if attempts:
+        data["attempt_log"] = [attempt_json(a) for a in message.attempt_log.order_by("number")]
+    return data

@@ -1,0 +1,96 @@
+"""Message tasks: thin wrappers taking ids. Rows hold the state; these are only doorbells."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+
+from whatsapp.services import dispatch, message_sweep, reconcile, send
+
+logger = logging.getLogger(__name__)
+
+
+def _safely(what: str, publish: object, *args: object, **kwargs: object) -> None:
+    """Publishing errors are logged, never raised: the row is safe and the sweeper re-drives."""
+    try:
+        publish(*args, **kwargs)  # type: ignore[operator]
+    except Exception:
+        logger.warning("Could not publish %s; the sweeper will re-drive it.", what, exc_info=True)
+
+
+def publish_sends(ids: list[uuid.UUID], token: uuid.UUID) -> None:
+    for message_id in ids:
+        _safely("a send", send_message.delay, str(message_id), str(token))
+
+
+def schedule_wake(instance_id: int, seconds: float) -> None:
+    """Ring the dispatcher again when pacing or a retry allows; one wake per moment and instance."""
+    countdown = min(max(seconds, 0.05), float(settings.CELERY_MAX_COUNTDOWN))
+    due = round(time.time() + countdown, 1)
+    try:
+        fresh = cache.add(f"whatsapp:dispatch-wake:{instance_id}:{due}", 1, int(countdown) + 10)
+    except Exception:
+        fresh = True
+    if fresh:
+        _safely(
+            "a dispatcher wake", dispatch_messages.apply_async, (instance_id,), countdown=countdown
+        )
+
+
+def run_dispatch(instance_id: int) -> int:
+    result = dispatch.dispatch_instance(instance_id, publish=publish_sends)
+    if result.wake_in is not None:
+        schedule_wake(instance_id, result.wake_in)
+    return len(result.claimed)
+
+
+@shared_task(name="whatsapp.messages.dispatch")
+def dispatch_messages(instance_id: int | None = None) -> int:
+    """One instance when rung by an enqueue or a wake; every instance with work from beat."""
+    ids = [instance_id] if instance_id is not None else dispatch.instances_with_work()
+    return sum(run_dispatch(i) for i in ids)
+
+
+@shared_task(name="whatsapp.messages.send")
+def send_message(message_id: str, token: str) -> str:
+    outcome = send.send(uuid.UUID(message_id), uuid.UUID(token))
+    if outcome is None:
+        return "not claimed"
+    if outcome.refresh_instance:
+        from whatsapp.tasks.health import refresh_state
+
+        _safely("an instance refresh", refresh_state.delay, outcome.instance_id)
+    if outcome.reconcile_in is not None:
+        _safely(
+            "a reconcile",
+            reconcile_message.apply_async,
+            (message_id,),
+            countdown=outcome.reconcile_in,
+        )
+    # Claiming the next messages here saves a trip through the default queue per send; unpaced,
+    # only once the in-flight batch runs low, so the instance lock is taken once per batch.
+    if dispatch.needs_refill(outcome.instance_id):
+        run_dispatch(outcome.instance_id)
+    return outcome.status
+
+
+@shared_task(name="whatsapp.messages.reconcile")
+def reconcile_message(message_id: str) -> str:
+    what, ring = reconcile.reconcile(uuid.UUID(message_id))
+    if ring is not None:
+        run_dispatch(ring)
+    return what
+
+
+@shared_task(name="whatsapp.messages.sweep")
+def sweep_messages() -> dict[str, int]:
+    result = message_sweep.sweep()
+    for message_id in result.to_reconcile:
+        _safely("a reconcile", reconcile_message.delay, str(message_id))
+    dispatch_messages()
+    return result.as_dict()

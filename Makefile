@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format typecheck check services migrate messages bench clean
+.PHONY: help install run test lint format typecheck check services migrate messages css screenshots bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,12 @@ migrate: install ## Apply database migrations
 
 messages: install ## Refresh the translation catalogues and compile them (no gettext needed)
 	@DEBUG=true $(PY) manage.py makemessages_py && DEBUG=true $(PY) manage.py compilemessages_py
+
+css: ## Rebuild static/css/app.css from assets/tailwind.css (Tailwind CLI, pinned in package.json)
+	@npm ci --no-audit --no-fund --loglevel=error && npx tailwindcss -i assets/tailwind.css -o static/css/app.css --minify
+
+screenshots: install ## Save a picture of each dashboard page under docs/screenshots/ (needs chromium)
+	@scripts/browser.sh && $(PY) scripts/screenshots.py
 
 clean: ## Remove the virtualenv and local state under var/
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -18,5 +18,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("whatsapp.api_urls")),
+    path("", include("whatsapp.dashboard_urls")),
     path("", include("whatsapp.urls")),
 ]

@@ -110,7 +110,10 @@ def test_a_start_hanging_90s_never_holds_the_web_and_fails_with_a_timeout(
     operation = poll_operation(operator_client, url, timeout=40)
     assert operation["status"] == "failed"
     assert operation["code"] == "gateway_timeout"
-    assert "did not answer in time" in operation["error"]
+    english = operator_client.get(url, HTTP_ACCEPT_LANGUAGE="en").json()["operation"]
+    assert "did not answer in time" in english["error"]
+    portuguese = operator_client.get(url, HTTP_ACCEPT_LANGUAGE="pt-BR").json()["operation"]
+    assert "não respondeu a tempo" in portuguese["error"]
 
 
 def test_two_starts_while_one_runs_make_one_operation_and_one_gateway_call(

@@ -115,6 +115,10 @@ def record_state(instance: Instance, state: SessionState, **extra: Any) -> Insta
     now = timezone.now()
     fields = {**state_fields(instance, state, now), **extra}
     Instance.objects.filter(pk=instance.pk).update(**fields)
+    if state.connected and not instance.connected:
+        from whatsapp.services.webhooks import ring_dispatcher_on_commit
+
+        ring_dispatcher_on_commit(instance.pk)
     for name, value in fields.items():
         setattr(instance, name, value)
     return instance

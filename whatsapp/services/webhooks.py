@@ -51,19 +51,40 @@ def store(instance: Instance, payload: dict[str, Any]) -> GatewayEvent | None:
 
 
 def apply(event_id: int) -> None:
+    """Apply this event and any earlier unapplied one of its instance, in the order received.
+
+    Workers take events in any order; applying a late `qrcode` after `inChat` would show a
+    connected session as waiting for a scan. Locking the instance row serialises the appliers.
+    """
+    instance_id = (
+        GatewayEvent.objects.filter(pk=event_id).values_list("instance_id", flat=True).first()
+    )
+    if instance_id is None:
+        return
     with transaction.atomic():
-        event = (
-            GatewayEvent.objects.select_for_update(skip_locked=True)
-            .select_related("instance")
-            .filter(pk=event_id, processed_at__isnull=True)
-            .first()
-        )
-        if event is None:
-            return
-        outcome = _apply(event.instance, event.event, event.payload)
-        event.processed_at = timezone.now()
-        event.outcome = outcome[:200]
-        event.save(update_fields=["processed_at", "outcome"])
+        Instance.objects.select_for_update().filter(pk=instance_id).exists()
+        pending = GatewayEvent.objects.filter(
+            instance_id=instance_id, processed_at__isnull=True, pk__lte=event_id
+        ).order_by("pk")
+        for event in pending:
+            instance = Instance.objects.get(pk=instance_id)
+            outcome = _apply(instance, event.event, event.payload)
+            event.processed_at = timezone.now()
+            event.outcome = outcome[:200]
+            event.save(update_fields=["processed_at", "outcome"])
+
+
+def ring_dispatcher_on_commit(instance_id: int) -> None:
+    """A number that just connected may have messages waiting: send them now, not at beat."""
+    from whatsapp.tasks.messages import dispatch_messages
+
+    def ring() -> None:
+        try:
+            dispatch_messages.delay(instance_id)
+        except Exception:  # the beat dispatcher is the backstop
+            logger.warning("could not ring the dispatcher for instance %s", instance_id)
+
+    transaction.on_commit(ring)
 
 
 def _apply(instance: Instance, name: str, payload: dict[str, Any]) -> str:
@@ -82,6 +103,7 @@ def _apply(instance: Instance, name: str, payload: dict[str, Any]) -> str:
             }
             if not instance.connected:
                 updates["connected_since"] = now
+                ring_dispatcher_on_commit(instance.pk)
         elif state in CLOSED_STATES:
             updates = {
                 "status": SessionStatus.CLOSED,

@@ -1,0 +1,41 @@
+"""The dashboard's pages, and the JSON endpoints only they use (test message, message status)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from whatsapp.views.dashboard import health, messages, pages
+
+urlpatterns = [
+    path("system/whatsapp/", pages.session_page, name="dashboard"),
+    path("system/whatsapp/instances/<slug:slug>/", pages.session_page, name="dashboard-session"),
+    path("system/whatsapp/messages/", messages.messages_page, name="dashboard-messages"),
+    path(
+        "system/whatsapp/messages/<uuid:message_id>/status/",
+        messages.message_status,
+        name="dashboard-message-status",
+    ),
+    path(
+        "system/whatsapp/messages/<uuid:message_id>/cancel/",
+        messages.cancel_view,
+        name="dashboard-message-cancel",
+    ),
+    path(
+        "system/whatsapp/messages/<uuid:message_id>/requeue/",
+        messages.requeue_view,
+        name="dashboard-message-requeue",
+    ),
+    # The previous system's path acts on the default instance; the same exists per instance.
+    path("system/whatsapp/send-test/", messages.send_test, name="dashboard-send-test-default"),
+    path(
+        "system/whatsapp/instances/<slug:slug>/send-test/",
+        messages.send_test,
+        name="dashboard-send-test",
+    ),
+    path("system/whatsapp/health/", health.health_page, name="dashboard-health"),
+    path(
+        "system/whatsapp/instances/<slug:slug>/health/",
+        health.health_page,
+        name="dashboard-health-instance",
+    ),
+]

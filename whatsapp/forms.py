@@ -1,0 +1,124 @@
+"""Dashboard forms: an instance's service settings."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from whatsapp.models import Instance
+from whatsapp.services.instances import validate_session_name
+
+
+def check_gateway_url(value: str) -> str:
+    # Not Django's URLValidator: Docker service names ("http://wppconnect:21465", with "_" too)
+    # have no dot and no TLD, and they are the usual gateway address.
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise forms.ValidationError(
+            _("Enter an http:// or https:// address, e.g. http://wppconnect:21465")
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise forms.ValidationError(_("The port must be a number.")) from None
+    if parts.query or parts.fragment:
+        raise forms.ValidationError(_("Leave out the query and the fragment."))
+    return value.rstrip("/")
+
+
+class InstanceSettingsForm(forms.ModelForm):
+    gateway_url = forms.CharField(
+        label=_("Gateway URL"),
+        max_length=300,
+        help_text=_("Where WPPConnect Server answers, e.g. http://wppconnect:21465"),
+        widget=forms.URLInput(attrs={"inputmode": "url", "spellcheck": "false"}),
+    )
+    # Write-only: the stored key never goes back to the browser; empty keeps it.
+    secret_key = forms.CharField(
+        label=_("Secret key"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("The gateway's SECRET_KEY. Leave empty to keep the stored one."),
+    )
+
+    class Meta:
+        model = Instance
+        fields = [
+            "session_name",
+            "enabled",
+            "auto_reconnect",
+            "min_gap_seconds",
+            "max_gap_seconds",
+            "cap_per_minute",
+            "cap_per_hour",
+            "cap_per_day",
+        ]
+        labels = {
+            "session_name": _("Session name"),
+            "enabled": _("Service enabled"),
+            "auto_reconnect": _("Reconnect automatically"),
+            "min_gap_seconds": _("Minimum gap between sends (s)"),
+            "max_gap_seconds": _("Maximum gap between sends (s)"),
+            "cap_per_minute": _("Sends per minute"),
+            "cap_per_hour": _("Sends per hour"),
+            "cap_per_day": _("Sends per day"),
+        }
+        help_texts = {
+            "session_name": _("Letters, digits, “-” and “_” only."),
+            "cap_per_minute": _("0 switches this cap off."),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["gateway_url"].initial = self.instance.gateway_url
+        if not self.instance.has_secret_key:
+            self.fields["secret_key"].help_text = _("No secret key is stored yet: enter it.")
+        for name in ("min_gap_seconds", "max_gap_seconds"):
+            self.fields[name].widget.attrs.update(min="0", step="0.5")
+
+    def clean_gateway_url(self) -> str:
+        return check_gateway_url(self.cleaned_data["gateway_url"].strip())
+
+    def clean_session_name(self) -> str:
+        name: str = self.cleaned_data["session_name"].strip()
+        problem = validate_session_name(name)
+        if problem:
+            raise forms.ValidationError(problem)
+        return name
+
+    def clean_min_gap_seconds(self) -> float:
+        return self._not_negative("min_gap_seconds")
+
+    def clean_max_gap_seconds(self) -> float:
+        return self._not_negative("max_gap_seconds")
+
+    def _not_negative(self, name: str) -> float:
+        value: float = self.cleaned_data[name]
+        if value < 0:
+            raise forms.ValidationError(_("Enter 0 or more."))
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high = data.get("min_gap_seconds"), data.get("max_gap_seconds")
+        if low is not None and high is not None and high < low:
+            self.add_error(
+                "max_gap_seconds", _("The maximum gap must not be less than the minimum gap.")
+            )
+        if not self.instance.has_secret_key and not data.get("secret_key"):
+            self.add_error("secret_key", _("Enter the gateway's secret key."))
+        return data
+
+    def save(self, commit: bool = True) -> Instance:
+        instance: Instance = super().save(commit=False)
+        instance.gateway_url = self.cleaned_data["gateway_url"]
+        secret = self.cleaned_data.get("secret_key")
+        if secret:
+            instance.secret_key = secret
+        if commit:
+            instance.save()
+        return instance

@@ -1,0 +1,1 @@
+"""The dashboard's pages and the JSON endpoints only its pages use."""

@@ -1,0 +1,157 @@
+"""The messages page and its actions, and the session page's test message endpoints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+from uuid import UUID
+
+from django.contrib import messages as flash
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from whatsapp.models import OutboundMessage
+from whatsapp.models.message import CANCELLABLE_STATUSES, REQUEUEABLE_STATUSES, MessageStatus
+from whatsapp.services import outbox
+from whatsapp.services.instances import InstanceNotFound, get_instance
+from whatsapp.services.message_json import message_json
+from whatsapp.views.dashboard.common import page, page_context
+from whatsapp.views.jsonapi import OPERATE, VIEW, error, read_body, staff_required
+
+PAGE_SIZE = 50
+PERIODS = {
+    "1h": (timedelta(hours=1), gettext_lazy("Last hour")),
+    "24h": (timedelta(hours=24), gettext_lazy("Last 24 hours")),
+    "7d": (timedelta(days=7), gettext_lazy("Last 7 days")),
+    "30d": (timedelta(days=30), gettext_lazy("Last 30 days")),
+}
+
+
+def message_status_url(message: OutboundMessage) -> str:
+    return reverse("dashboard-message-status", args=[message.pk])
+
+
+def filtered(params: dict[str, str]) -> QuerySet[OutboundMessage]:
+    queryset = OutboundMessage.objects.select_related("instance").prefetch_related("attempt_log")
+    if params.get("status") in MessageStatus.values:
+        queryset = queryset.filter(status=params["status"])
+    if params.get("instance"):
+        queryset = queryset.filter(instance__slug=params["instance"])
+    digits = "".join(ch for ch in params.get("recipient", "") if ch.isdigit())
+    if digits:
+        queryset = queryset.filter(recipient__contains=digits)
+    period = PERIODS.get(params.get("period", ""))
+    if period:
+        queryset = queryset.filter(created_at__gte=timezone.now() - period[0])
+    return queryset.order_by("-created_at")
+
+
+@page
+@require_GET
+def messages_page(request: HttpRequest) -> HttpResponse:
+    keys = ("status", "instance", "recipient", "period")
+    params = {key: request.GET.get(key, "").strip() for key in keys}
+    paginator = Paginator(filtered(params), PAGE_SIZE)
+    page_obj = paginator.get_page(request.GET.get("page"))
+    query = urlencode({k: v for k, v in params.items() if v})
+    context = {
+        **page_context(request, "messages", None),
+        "params": params,
+        "page_obj": page_obj,
+        "query": query,
+        "statuses": MessageStatus.choices,
+        "periods": [(key, label) for key, (_delta, label) in PERIODS.items()],
+        "cancellable": [str(s) for s in CANCELLABLE_STATUSES],
+        "requeueable": [str(s) for s in REQUEUEABLE_STATUSES],
+        "current_url": request.get_full_path(),
+    }
+    return render(request, "whatsapp/messages.html", context)
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        target = reverse("dashboard-messages")
+    return redirect(target)
+
+
+@require_POST
+@staff_required(OPERATE)
+def cancel_view(request: HttpRequest, message_id: UUID) -> HttpResponse:
+    get_object_or_404(OutboundMessage, pk=message_id)
+    try:
+        outbox.cancel_message(message_id)
+    except (outbox.InvalidTransition, outbox.MessageNotFound) as exc:
+        flash.error(request, str(exc))
+    else:
+        flash.success(request, _("The message was cancelled."))
+    return _back(request)
+
+
+@require_POST
+@staff_required(OPERATE)
+def requeue_view(request: HttpRequest, message_id: UUID) -> HttpResponse:
+    get_object_or_404(OutboundMessage, pk=message_id)
+    try:
+        outbox.requeue_message(message_id)
+    except (outbox.InvalidTransition, outbox.MessageNotFound) as exc:
+        flash.error(request, str(exc))
+    else:
+        flash.success(request, _("The message is back in the queue."))
+    return _back(request)
+
+
+# The send-test body speaks the previous system's field names; the queue speaks the API's.
+FIELD_NAMES = {"to": "phone", "text": "message"}
+
+
+@never_cache
+@require_POST
+@staff_required(OPERATE)
+def send_test(request: HttpRequest, slug: str | None = None) -> JsonResponse:
+    try:
+        instance = get_instance(slug)
+    except InstanceNotFound as exc:
+        return error(str(exc), "instance_not_found", 404)
+    try:
+        body = read_body(request)
+    except ValueError as exc:
+        return error(str(exc), "bad_request", 400)
+    try:
+        message = outbox.enqueue(
+            instance,
+            body.get("phone"),
+            body.get("message"),
+            enqueued_by=request.user.get_username(),
+        )
+    except outbox.MessageValidationError as exc:
+        errors = {FIELD_NAMES.get(k, k): v for k, v in exc.errors.items()}
+        first = next(iter(errors.values()), [""])[0]
+        return error(first, "invalid", 422, errors=errors)
+    return JsonResponse(
+        {
+            "success": True,
+            "message": message_json(message),
+            "status_url": message_status_url(message),
+        },
+        status=202,
+    )
+
+
+@never_cache
+@require_GET
+@staff_required(VIEW)
+def message_status(request: HttpRequest, message_id: UUID) -> JsonResponse:
+    message = OutboundMessage.objects.select_related("instance").filter(pk=message_id).first()
+    if message is None:
+        return error(_("There is no such message."), "message_not_found", 404)
+    return JsonResponse({"success": True, "message": message_json(message, attempts=True)})

@@ -1,0 +1,77 @@
+"""The session page: one instance's connection, session details, actions and settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from whatsapp.forms import InstanceSettingsForm
+from whatsapp.models import Instance, SessionOperation
+from whatsapp.models.operation import ACTIVE_STATUSES
+from whatsapp.views.dashboard.common import can_operate, instance_or_404, page, page_context
+from whatsapp.views.dashboard.strings import session_strings
+from whatsapp.views.serialize import code_json, operation_json, session_json
+
+
+def session_urls(instance: Instance) -> dict[str, str]:
+    base = reverse("dashboard-session", args=[instance.slug])
+    return {
+        "page": base,
+        "start": f"{base}start/",
+        "logout": f"{base}logout/",
+        "close": f"{base}close/",
+        "refresh": f"{base}refresh/",
+        "status": f"{base}status/",
+        "qrcode": f"{base}qrcode/",
+        "sendTest": reverse("dashboard-send-test", args=[instance.slug]),
+    }
+
+
+def initial_state(request: HttpRequest, instance: Instance) -> dict[str, Any]:
+    """Everything the page script needs to draw the first frame without a request."""
+    active = SessionOperation.objects.filter(
+        instance=instance, status__in=ACTIVE_STATUSES
+    ).select_related("instance")
+    return {
+        "session": session_json(instance),
+        "code": code_json(instance),
+        "operations": [operation_json(op) for op in active],
+        "configured": instance.has_secret_key,
+        "canOperate": can_operate(request),
+        "urls": session_urls(instance),
+        "strings": session_strings(),
+    }
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def session_page(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    if slug is None and not Instance.objects.exists():
+        return render(request, "whatsapp/no_instance.html", page_context(request, "session", None))
+    instance = instance_or_404(slug)
+    form = InstanceSettingsForm(instance=instance)
+    settings_open = not instance.has_secret_key
+    if request.method == "POST":
+        if not can_operate(request):
+            return render(request, "whatsapp/forbidden.html", status=403)
+        form = InstanceSettingsForm(request.POST, instance=instance)
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("The service settings were saved."))
+            # Post/redirect/get: a reload must not post the form again.
+            return redirect("dashboard-session", slug=instance.slug)
+        settings_open = True
+    context = {
+        **page_context(request, "session", instance),
+        "form": form,
+        "settings_open": settings_open,
+        "initial": initial_state(request, instance),
+    }
+    status = 400 if form.errors else 200
+    return render(request, "whatsapp/session.html", context, status=status)

@@ -37,6 +37,8 @@ export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:
 export CELERY_BROKER_URL=${TEST_BROKER_URL:-redis://127.0.0.1:6379/14}
 export CACHE_URL=${TEST_CACHE_URL:-redis://127.0.0.1:6379/15}
 export LEGUAS_TEST_FLUSH_BROKER=1
+# Threads of the live server and of concurrency tests must not keep connections past a request.
+export DATABASE_CONN_MAX_AGE=0
 set +e
 python -m pytest "$@"
 rc=$?

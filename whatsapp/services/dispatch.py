@@ -38,6 +38,8 @@ class DispatchResult:
     token: uuid.UUID | None = None
     # Seconds until this instance may have something to send; None: a finishing send rings.
     wake_in: float | None = None
+    # Another process held the instance: it may have decided before our send finished.
+    busy: bool = False
 
 
 def due(now: datetime) -> Q:
@@ -60,12 +62,9 @@ def instances_with_work() -> list[int]:
     )
 
 
-def needs_refill(instance_id: int) -> bool:
+def needs_refill(instance_id: int, *, paced: bool) -> bool:
     """Whether a finishing send should run the dispatcher (no lock taken to decide)."""
-    instance = Instance.objects.filter(pk=instance_id).first()
-    if instance is None:
-        return False
-    if pacing.is_paced(instance):
+    if paced:
         return True
     in_flight = OutboundMessage.objects.filter(instance_id=instance_id, status__in=IN_FLIGHT)
     return in_flight.count() <= pacing.MAX_IN_FLIGHT_UNPACED // 2
@@ -132,12 +131,27 @@ def expire_due(now: datetime, instance_id: int | None = None) -> int:
 
 
 def dispatch_instance(
-    instance_id: int, publish: Callable[[list[uuid.UUID], uuid.UUID], None] | None = None
+    instance_id: int,
+    publish: Callable[[list[uuid.UUID], uuid.UUID], None] | None = None,
+    *,
+    wait_for_lock: bool = True,
 ) -> DispatchResult:
-    """Claim what may be sent now; `publish(ids, token)` runs after the commit."""
+    """Claim what may be sent now; `publish(ids, token)` runs after the commit.
+
+    `wait_for_lock=False` is for refills from finishing sends: when another process holds the
+    instance it is dispatching right now, so waiting for it would only idle a send worker.
+    """
     result = DispatchResult(instance_id)
     with transaction.atomic():
-        instance = Instance.objects.select_for_update().filter(pk=instance_id).first()
+        locked = Instance.objects.select_for_update(skip_locked=not wait_for_lock)
+        instance = locked.filter(pk=instance_id).first()
+        if (
+            instance is None
+            and not wait_for_lock
+            and Instance.objects.filter(pk=instance_id).exists()
+        ):
+            result.busy = True
+            return result
         if instance is None or not instance.enabled or not instance.connected:
             # Disconnected: the messages wait (until they expire); health re-rings on connect.
             return result

@@ -16,7 +16,7 @@ from django.db.models import Count, Min
 from whatsapp.models import Instance, MessageAttempt
 
 # With no gap set, pacing is off and several sends may run at once; one per recipient still.
-MAX_IN_FLIGHT_UNPACED = 16
+MAX_IN_FLIGHT_UNPACED = 32
 WINDOWS = (("cap_per_minute", 60), ("cap_per_hour", 3600), ("cap_per_day", 86400))
 # Tries that prove nothing reached WhatsApp do not use the number's budget.
 NOT_SENT_OUTCOMES = ("unreachable", "not_connected", "expired")

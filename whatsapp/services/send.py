@@ -11,11 +11,13 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -62,6 +64,7 @@ class SendOutcome:
     instance_id: int
     reconcile_in: float | None = None
     refresh_instance: bool = False
+    paced: bool = True
 
 
 _http_sessions: dict[str, object] = {}
@@ -178,6 +181,21 @@ def _after_no_delivery(
     return MessageStatus.QUEUED
 
 
+@contextmanager
+def outcome_transaction() -> Iterator[None]:
+    """Record a send's success in one transaction that does not wait for the disk.
+
+    Safe because the claim before the call was committed durably: if a crash loses this commit,
+    the row is still `sending`, the sweeper makes it `unknown`, and reconciliation finds the
+    message on the gateway. It saves two disk flushes per message on the hot path.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
 def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
     """Claim, call the gateway once, record the outcome. None when the claim failed."""
     claimed = claim(message_id, token, timezone.now())
@@ -185,7 +203,7 @@ def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
         return None
     message, attempt = claimed
     instance = message.instance
-    outcome = SendOutcome(MessageStatus.SENDING, instance.pk)
+    outcome = SendOutcome(MessageStatus.SENDING, instance.pk, paced=pacing.is_paced(instance))
     started = time.monotonic()
     try:
         sent = _client(instance).send_text(message.recipient, message.body)
@@ -265,8 +283,9 @@ def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
         )
         outcome.reconcile_in = RECONCILE_DELAY_AFTER_TIMEOUT
     else:
-        _finish_attempt(attempt, "sent", started, http_status=201)
-        record_sent(message.pk, sent, timezone.now())
+        with outcome_transaction():
+            _finish_attempt(attempt, "sent", started, http_status=201)
+            record_sent(message.pk, sent, timezone.now())
         outcome.status = MessageStatus.SENT
     if pacing.is_paced(instance):
         # The gap runs from the end of this send, so two sends are never closer than the gap.

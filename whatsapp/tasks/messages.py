@@ -42,10 +42,18 @@ def schedule_wake(instance_id: int, seconds: float) -> None:
         )
 
 
-def run_dispatch(instance_id: int) -> int:
-    result = dispatch.dispatch_instance(instance_id, publish=publish_sends)
+BUSY_RETRY_SECONDS = 0.2
+
+
+def run_dispatch(instance_id: int, *, wait_for_lock: bool = True) -> int:
+    result = dispatch.dispatch_instance(
+        instance_id, publish=publish_sends, wait_for_lock=wait_for_lock
+    )
     if result.wake_in is not None:
         schedule_wake(instance_id, result.wake_in)
+    elif result.busy:
+        # The holder may have counted our send as still in flight: look again in a moment.
+        schedule_wake(instance_id, BUSY_RETRY_SECONDS)
     return len(result.claimed)
 
 
@@ -74,8 +82,8 @@ def send_message(message_id: str, token: str) -> str:
         )
     # Claiming the next messages here saves a trip through the default queue per send; unpaced,
     # only once the in-flight batch runs low, so the instance lock is taken once per batch.
-    if dispatch.needs_refill(outcome.instance_id):
-        run_dispatch(outcome.instance_id)
+    if dispatch.needs_refill(outcome.instance_id, paced=outcome.paced):
+        run_dispatch(outcome.instance_id, wait_for_lock=False)
     return outcome.status
 
 

@@ -4,65 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from whatsapp import crypto
+from whatsapp.forms import InstanceSettingsForm
 from whatsapp.models import GatewayEvent, HealthSample, InboundMessage, Instance, SessionOperation
-from whatsapp.services.instances import validate_session_name
 
 
-class InstanceForm(forms.ModelForm):
-    # Gateways usually sit on a private network over plain HTTP.
-    gateway_url = forms.URLField(label=_("gateway URL"), max_length=300, assume_scheme="http")
-    # Write-only: the stored secret is never rendered back, not even in the form's HTML.
-    secret_key = forms.CharField(
-        label=_("secret key"),
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=_("Leave empty to keep the stored one."),
-    )
+class InstanceForm(InstanceSettingsForm):
+    """The dashboard's settings form (write-only secret, URL and pacing checks) plus identity."""
 
-    class Meta:
-        model = Instance
-        fields = [
-            "name",
-            "slug",
-            "session_name",
-            "gateway_url",
-            "enabled",
-            "is_default",
-            "auto_reconnect",
-            "min_gap_seconds",
-            "max_gap_seconds",
-            "cap_per_minute",
-            "cap_per_hour",
-            "cap_per_day",
-        ]
-
-    def clean_session_name(self) -> str:
-        name: str = self.cleaned_data["session_name"]
-        problem = validate_session_name(name)
-        if problem:
-            raise forms.ValidationError(problem)
-        return name
-
-    def clean(self) -> dict[str, Any]:
-        data: dict[str, Any] = super().clean() or {}
-        low, high = data.get("min_gap_seconds"), data.get("max_gap_seconds")
-        if low is not None and high is not None and low > high:
-            self.add_error("max_gap_seconds", _("Must be at least the minimum gap."))
-        return data
-
-    def save(self, commit: bool = True) -> Instance:
-        instance: Instance = super().save(commit=False)
-        if self.cleaned_data.get("secret_key"):
-            instance.secret_key = self.cleaned_data["secret_key"]
-        if commit:
-            instance.save()
-        return instance
+    class Meta(InstanceSettingsForm.Meta):
+        fields = ["name", "slug", *InstanceSettingsForm.Meta.fields, "is_default"]
 
 
 @admin.register(Instance)

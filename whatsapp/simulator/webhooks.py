@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -93,6 +94,8 @@ class WebhookSender:
             entry["status"] = exc.code
         except (OSError, ValueError) as exc:
             entry["error"] = str(exc)
-            logger.warning("webhook %s to %s failed: %s", body["event"], url, exc)
+            # Only the host: the path of a product's webhook URL carries its secret.
+            where = urllib.parse.urlsplit(url).netloc
+            logger.warning("webhook %s to %s failed: %s", body["event"], where, exc)
         with self._lock:
             self._log.append(entry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlencode
 from uuid import UUID
@@ -84,30 +85,31 @@ def _back(request: HttpRequest) -> HttpResponse:
     return redirect(target)
 
 
-@require_POST
-@staff_required(OPERATE)
-def cancel_view(request: HttpRequest, message_id: UUID) -> HttpResponse:
+def _transition(
+    request: HttpRequest, message_id: UUID, change: Callable[[UUID], object], done: str
+) -> HttpResponse:
     get_object_or_404(OutboundMessage, pk=message_id)
     try:
-        outbox.cancel_message(message_id)
+        change(message_id)
     except (outbox.InvalidTransition, outbox.MessageNotFound) as exc:
         flash.error(request, str(exc))
     else:
-        flash.success(request, _("The message was cancelled."))
+        flash.success(request, done)
     return _back(request)
+
+
+@require_POST
+@staff_required(OPERATE)
+def cancel_view(request: HttpRequest, message_id: UUID) -> HttpResponse:
+    return _transition(request, message_id, outbox.cancel_message, _("The message was cancelled."))
 
 
 @require_POST
 @staff_required(OPERATE)
 def requeue_view(request: HttpRequest, message_id: UUID) -> HttpResponse:
-    get_object_or_404(OutboundMessage, pk=message_id)
-    try:
-        outbox.requeue_message(message_id)
-    except (outbox.InvalidTransition, outbox.MessageNotFound) as exc:
-        flash.error(request, str(exc))
-    else:
-        flash.success(request, _("The message is back in the queue."))
-    return _back(request)
+    return _transition(
+        request, message_id, outbox.requeue_message, _("The message is back in the queue.")
+    )
 
 
 # The send-test body speaks the previous system's field names; the queue speaks the API's.

@@ -122,3 +122,33 @@ def _fresh_cache():
 
     if os.environ.get("LEGUAS_TEST_FLUSH_BROKER") == "1":
         cache.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_survives_a_busy_worker():
+    """Transactional tests end with TRUNCATE; a live worker finishing a task can deadlock it.
+
+    PostgreSQL then aborts one side. When that is the flush, try again once the worker's
+    transaction is gone, instead of leaving rows behind for the next test.
+    """
+    import time
+
+    from django.core.management.base import CommandError
+    from django.core.management.commands import flush
+    from django.db import OperationalError
+
+    original = flush.Command.handle
+
+    def handle(self, **options):
+        for attempt in range(5):
+            try:
+                return original(self, **options)
+            except CommandError as exc:
+                if not isinstance(exc.__cause__, OperationalError) or attempt == 4:
+                    raise
+                time.sleep(0.5)
+        return None
+
+    flush.Command.handle = handle
+    yield
+    flush.Command.handle = original

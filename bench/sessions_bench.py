@@ -52,8 +52,10 @@ def login_cookies() -> dict[str, str]:
 
 
 def make_instances(sim_url: str, count: int) -> list[str]:
-    from whatsapp.models import Instance
+    from whatsapp.models import Instance, OutboundMessage
 
+    # The bench database is scratch, shared with the message bench: clear what protects instances.
+    OutboundMessage.objects.all().delete()
     Instance.objects.all().delete()
     slugs = []
     for index in range(count):

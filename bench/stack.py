@@ -135,7 +135,10 @@ def running_stack(
     web_port: int, env: dict[str, str], *, workers: list[tuple[str, int]]
 ) -> Iterator[str]:
     """gunicorn on web_port plus one Celery worker per (queues, concurrency)."""
+    from tests.live import WorkerProcess
+
     procs = Processes()
+    celery_workers: list[WorkerProcess] = []
     try:
         procs.start(
             [
@@ -155,29 +158,16 @@ def running_stack(
             env,
         )
         for queues, concurrency in workers:
-            procs.start(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "worker",
-                    "worker",
-                    "-Q",
-                    queues,
-                    "-c",
-                    str(concurrency),
-                    "-n",
-                    f"bench-{queues}@%h",
-                    "--loglevel",
-                    "WARNING",
-                ],
-                env,
+            celery_workers.append(
+                WorkerProcess(queues, concurrency=concurrency, env=env, name=f"bench-{queues}@%h")
             )
+            celery_workers[-1].start()
         url = f"http://127.0.0.1:{web_port}"
         wait_for_http(f"{url}/healthz")
         yield url
     finally:
+        for worker in celery_workers:
+            worker.stop()
         procs.stop()
 
 

@@ -46,10 +46,9 @@ from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from tests.live import WorkerProcess, process_env, wait_until  # noqa: E402
-from whatsapp import api  # noqa: E402
+from whatsapp import api, doorbell  # noqa: E402
 from whatsapp.models import ApiKey, Instance, OutboundMessage  # noqa: E402
 from whatsapp.services.gateway import client_for  # noqa: E402
-from whatsapp.services.outbox import ring  # noqa: E402
 from whatsapp.simulator.testing import start_simulator  # noqa: E402
 from worker.celery import app  # noqa: E402
 
@@ -186,7 +185,7 @@ def drain_round(instance: Instance, sim: Any, drain: int, round_no: int) -> tupl
     time.sleep(1)
     Instance.objects.filter(pk=instance.pk).update(connected=True)
     started = time.perf_counter()
-    ring(instance.pk)
+    doorbell.publish(doorbell.DISPATCH, (instance.pk,))
     assert wait_until(
         lambda: OutboundMessage.objects.filter(status__in=done).count() >= drain,
         timeout=300,

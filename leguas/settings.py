@@ -223,25 +223,37 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
-# --- The gateway and the product.
-WPPCONNECT_URL = env_str("WPPCONNECT_URL", "http://127.0.0.1:21465")
-WPPCONNECT_SECRET_KEY = env_secret("WPPCONNECT_SECRET_KEY", "THISISMYSECURETOKEN" if DEBUG else "")
-WPPCONNECT_SESSION = env_str("WPPCONNECT_SESSION", "leguas")
-WPPCONNECT_CONNECT_TIMEOUT = env_float("WPPCONNECT_CONNECT_TIMEOUT", 5.0)
-WPPCONNECT_READ_TIMEOUT = env_float("WPPCONNECT_READ_TIMEOUT", 60.0)
-WPPCONNECT_SESSION_TIMEOUT = env_float("WPPCONNECT_SESSION_TIMEOUT", 90.0)
-WHATSAPP_PUBLIC_URL = env_str("WHATSAPP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-WHATSAPP_DEFAULT_REGION = env_str("WHATSAPP_DEFAULT_REGION", "BR")
-# Encrypts gateway secrets at rest; a development default exists only under DEBUG.
-WHATSAPP_ENCRYPTION_KEY = env_secret(
-    "WHATSAPP_ENCRYPTION_KEY", "development-only-encryption-key" if DEBUG else ""
-)
-WHATSAPP_HEALTH_INTERVAL = env_int("WHATSAPP_HEALTH_INTERVAL", 30)
-# A session still INITIALIZING after this many seconds has failed (contract §4.1: it never says so).
-WHATSAPP_START_TIMEOUT = env_int("WHATSAPP_START_TIMEOUT", 75)
-# Whole start operation, gateway call included; below the sessions queue's 110 s soft limit.
-WHATSAPP_START_BUDGET = env_int("WHATSAPP_START_BUDGET", 100)
-WHATSAPP_HEALTH_RETENTION_DAYS = env_int("WHATSAPP_HEALTH_RETENTION_DAYS", 30)
+# --- The gateway and the product: the app reads only this dict (whatsapp/conf.py has every key).
+WHATSAPP = {
+    "GATEWAY_URL": env_str("WPPCONNECT_URL", "http://127.0.0.1:21465"),
+    "GATEWAY_SECRET_KEY": env_secret(
+        "WPPCONNECT_SECRET_KEY", "THISISMYSECURETOKEN" if DEBUG else ""
+    ),
+    "SESSION_NAME": env_str("WPPCONNECT_SESSION", "leguas"),
+    "CONNECT_TIMEOUT": env_float("WPPCONNECT_CONNECT_TIMEOUT", 5.0),
+    "READ_TIMEOUT": env_float("WPPCONNECT_READ_TIMEOUT", 60.0),
+    "SESSION_TIMEOUT": env_float("WPPCONNECT_SESSION_TIMEOUT", 90.0),
+    "PUBLIC_URL": env_str("WHATSAPP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+    "DEFAULT_REGION": env_str("WHATSAPP_DEFAULT_REGION", "BR"),
+    # Encrypts gateway secrets at rest; a development default exists only under DEBUG.
+    "ENCRYPTION_KEY": env_secret(
+        "WHATSAPP_ENCRYPTION_KEY", "development-only-encryption-key" if DEBUG else ""
+    ),
+    "HEALTH_INTERVAL": env_int("WHATSAPP_HEALTH_INTERVAL", 30),
+    "HEALTH_RETENTION_DAYS": env_int("WHATSAPP_HEALTH_RETENTION_DAYS", 30),
+    # A session still INITIALIZING after this many seconds has failed (contract §4.1).
+    "START_TIMEOUT": env_int("WHATSAPP_START_TIMEOUT", 75),
+    # Whole start operation, gateway call included; below the sessions queue's 110 s soft limit.
+    "START_BUDGET": env_int("WHATSAPP_START_BUDGET", 100),
+    "MAX_COUNTDOWN": CELERY_MAX_COUNTDOWN,
+    "UNKNOWN_GRACE": env_int("WHATSAPP_UNKNOWN_GRACE", 600),
+    "UNDELIVERED_AFTER": env_int("WHATSAPP_UNDELIVERED_AFTER", 6 * 3600),
+    "MESSAGE_RETENTION_DAYS": env_int("WHATSAPP_MESSAGE_RETENTION_DAYS", 90),
+    "WEBHOOK_DISABLE_AFTER": env_int("WHATSAPP_WEBHOOK_DISABLE_AFTER", 3 * 86400),
+    "ALERT_EMAILS": env_list("WHATSAPP_ALERT_EMAILS"),
+    "MEDIA_RETENTION_DAYS": env_int("WHATSAPP_MEDIA_RETENTION_DAYS", 30),
+    "METRICS_TOKEN": env_secret("WHATSAPP_METRICS_TOKEN"),
+}
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {

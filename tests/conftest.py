@@ -18,6 +18,44 @@ def _purge_test_broker() -> None:
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
 
 
+class Rung(list):
+    """Doorbell rings recorded by the `rung` fixture, as (task name, args) pairs."""
+
+    def args_of(self, task_name: str) -> list:
+        return [args[0] if len(args) == 1 else args for name, args in self if name == task_name]
+
+
+@pytest.fixture
+def rung(monkeypatch) -> Rung:
+    """Record rings instead of publishing them; at ring time, as if the commit had happened.
+
+    The doorbell's own tests cover publishing after commit and its failure policy.
+    """
+    from whatsapp import doorbell
+
+    recorded = Rung()
+
+    def ring(task_name, *args, countdown=None):
+        recorded.append((task_name, args))
+
+    def publish(task_name, args, *, countdown=None):
+        recorded.append((task_name, tuple(args)))
+        return True
+
+    monkeypatch.setattr(doorbell, "ring", ring)
+    monkeypatch.setattr(doorbell, "publish", publish)
+    doorbell.reset()
+    return recorded
+
+
+@pytest.fixture(autouse=True)
+def _doorbell_fresh():
+    """A broken-broker cooldown from one test must not swallow the next test's rings."""
+    from whatsapp import doorbell
+
+    doorbell.reset()
+
+
 GATEWAY_SECRET = "product-test-secret"
 
 
@@ -106,12 +144,46 @@ def live_stack(django_db_setup, live_server):
         worker.stop()
 
 
+class WhatsAppConf:
+    """`whatsapp_conf.PUBLIC_URL = ...` overrides one key of settings.WHATSAPP for a test."""
+
+    def __init__(self, settings) -> None:
+        object.__setattr__(self, "_settings", settings)
+
+    def __setattr__(self, name: str, value) -> None:
+        from whatsapp.conf import DEFAULTS
+
+        assert name in DEFAULTS, f"WHATSAPP has no key {name!r}"
+        current = dict(getattr(self._settings, "WHATSAPP", {}) or {})
+        current[name] = value
+        self._settings.WHATSAPP = current
+
+    def __getattr__(self, name: str):
+        from whatsapp.conf import conf
+
+        return getattr(conf, name)
+
+
 @pytest.fixture
-def live(live_stack, settings):
+def whatsapp_conf(settings) -> WhatsAppConf:
+    return WhatsAppConf(settings)
+
+
+# The environment variables of LIVE_ENV, as keys of settings.WHATSAPP.
+LIVE_CONF = {
+    "SESSION_TIMEOUT": 5.0,
+    "READ_TIMEOUT": 5.0,
+    "START_TIMEOUT": 6,
+    "START_BUDGET": 20,
+}
+
+
+@pytest.fixture
+def live(live_stack, whatsapp_conf):
     """The in-process web side agrees with the workers on where webhooks go."""
-    settings.WHATSAPP_PUBLIC_URL = live_stack["url"]
-    for name, value in LIVE_ENV.items():
-        setattr(settings, name, int(value) if name.startswith("WHATSAPP") else float(value))
+    whatsapp_conf.PUBLIC_URL = live_stack["url"]
+    for name, value in LIVE_CONF.items():
+        setattr(whatsapp_conf, name, value)
     return live_stack
 
 

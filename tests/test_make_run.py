@@ -38,6 +38,16 @@ def marked_pids(marker: str) -> list[int]:
     return found
 
 
+def redis_server() -> str:
+    """redis://host:port of the Redis the tests use (scripts/test.sh may point elsewhere)."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    parts = urlsplit(settings.CELERY_BROKER_URL)
+    return f"redis://{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
+
+
 def answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=2).status_code == 200
@@ -53,8 +63,9 @@ def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
         "LEGUAS_RUN_MARKER": marker.split("=", 1)[1],
         "LEGUAS_VAR_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/7",
-        "CACHE_URL": "redis://127.0.0.1:6379/6",
+        # The tests' Redis server, other database numbers: `make run`'s own data stays apart.
+        "CELERY_BROKER_URL": f"{redis_server()}/7",
+        "CACHE_URL": f"{redis_server()}/6",
         "WEB_PORT": str(web),
         "FLOWER_PORT": str(flower),
         "SIMULATOR_PORT": str(simulator),

@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
+from whatsapp.conf import conf
+
 # The secret the WPPConnect server ships with (contract §3): anyone who reads the docs knows it.
 PUBLIC_DEFAULT_SECRET = "THISISMYSECURETOKEN"
 
@@ -15,11 +17,11 @@ PUBLIC_DEFAULT_SECRET = "THISISMYSECURETOKEN"
 def check_gateway_secret(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if settings.DEBUG:
         return []
-    secret = settings.WPPCONNECT_SECRET_KEY
+    secret = conf.GATEWAY_SECRET_KEY
     if not secret:
         return [
             Error(
-                "WPPCONNECT_SECRET_KEY is not set.",
+                "WHATSAPP['GATEWAY_SECRET_KEY'] is not set.",
                 hint="Set it to the secret the WPPConnect server was started with (--secretKey).",
                 id="whatsapp.E001",
             )
@@ -27,7 +29,7 @@ def check_gateway_secret(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     if secret == PUBLIC_DEFAULT_SECRET:
         return [
             Error(
-                "WPPCONNECT_SECRET_KEY is the WPPConnect server's public default.",
+                "WHATSAPP['GATEWAY_SECRET_KEY'] is the WPPConnect server's public default.",
                 hint="Choose a long random secret; give the same one to the server and this app.",
                 id="whatsapp.E001",
             )
@@ -37,11 +39,11 @@ def check_gateway_secret(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
 
 @register()
 def check_encryption_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    if settings.DEBUG or settings.WHATSAPP_ENCRYPTION_KEY:
+    if settings.DEBUG or conf.ENCRYPTION_KEY:
         return []
     return [
         Error(
-            "WHATSAPP_ENCRYPTION_KEY is not set.",
+            "WHATSAPP['ENCRYPTION_KEY'] is not set.",
             hint="Gateway secrets are encrypted at rest with it; set a long random value, keep it: "
             "changing it makes stored secrets unreadable.",
             id="whatsapp.E002",
@@ -51,11 +53,11 @@ def check_encryption_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
 
 @register()
 def check_public_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    url = settings.WHATSAPP_PUBLIC_URL
+    url = conf.PUBLIC_URL
     if not url.startswith(("http://", "https://")):
         return [
             Error(
-                f"WHATSAPP_PUBLIC_URL must be an http(s) URL, not {url!r}.",
+                f"WHATSAPP['PUBLIC_URL'] must be an http(s) URL, not {url!r}.",
                 hint="It is the address the gateway uses to reach this app's webhooks.",
                 id="whatsapp.E003",
             )
@@ -67,11 +69,11 @@ def check_public_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 def check_default_region(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     import phonenumbers
 
-    region = settings.WHATSAPP_DEFAULT_REGION
+    region = conf.DEFAULT_REGION
     if region not in phonenumbers.SUPPORTED_REGIONS:
         return [
             Error(
-                f"WHATSAPP_DEFAULT_REGION {region!r} is not a known region code.",
+                f"WHATSAPP['DEFAULT_REGION'] {region!r} is not a known region code.",
                 hint="Use a two-letter ISO region such as BR or PT.",
                 id="whatsapp.E004",
             )
@@ -81,7 +83,8 @@ def check_default_region(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
 
 @register()
 def check_broker(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    if settings.DEBUG or settings.BROKER_IS_REDIS:
+    broker = str(getattr(settings, "CELERY_BROKER_URL", "") or "")
+    if settings.DEBUG or broker.startswith(("redis://", "rediss://")):
         return []
     return [
         Warning(
@@ -89,4 +92,18 @@ def check_broker(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             hint="The embedded SQLite broker is for a first local run only; use Redis with AOF on.",
             id="whatsapp.W001",
         )
+    ]
+
+
+@register()
+def check_unknown_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from whatsapp.conf import unknown_keys
+
+    return [
+        Warning(
+            f"WHATSAPP has a key the app does not read: {key!r}.",
+            hint="Check its spelling against docs/embedding.md.",
+            id="whatsapp.W002",
+        )
+        for key in unknown_keys()
     ]

@@ -6,8 +6,9 @@ import base64
 import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from whatsapp.conf import conf
 
 
 class SecretUnreadable(Exception):
@@ -15,7 +16,7 @@ class SecretUnreadable(Exception):
 
 
 def _fernet() -> Fernet:
-    key = settings.WHATSAPP_ENCRYPTION_KEY
+    key = conf.ENCRYPTION_KEY
     if not key:
         raise ImproperlyConfigured(
             "WHATSAPP_ENCRYPTION_KEY is not set (system check whatsapp.E002)."

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import phonenumbers
-from django.conf import settings
 from django.utils.translation import gettext as _
+
+from whatsapp.conf import conf
 
 
 class InvalidPhone(ValueError):
@@ -19,7 +20,7 @@ def normalize(raw: object, region: str | None = None) -> str:
     if text.isdigit() and len(text) > 11:
         text = f"+{text}"  # already international digits, as the gateway writes them
     try:
-        number = phonenumbers.parse(text, region or settings.WHATSAPP_DEFAULT_REGION)
+        number = phonenumbers.parse(text, region or conf.DEFAULT_REGION)
     except phonenumbers.NumberParseException:
         raise InvalidPhone(_("This is not a phone number.")) from None
     if not phonenumbers.is_valid_number(number):

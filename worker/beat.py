@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
+from whatsapp.conf import conf
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Entry:
 
 
 def entries() -> list[Entry]:
-    health = settings.WHATSAPP_HEALTH_INTERVAL
+    health = conf.HEALTH_INTERVAL
     return [
         Entry("whatsapp: record session health", "whatsapp.health.record_all", health, health),
         Entry("whatsapp: sweep session operations", "whatsapp.health.sweep_operations", 30, 30),

@@ -168,8 +168,8 @@ def test_cancel_and_requeue_follow_the_allowed_statuses(operator_client, instanc
     assert message.status == MessageStatus.QUEUED
 
 
-def test_health_uptime_is_time_weighted_from_samples(operator_client, instance, settings):
-    settings.WHATSAPP_HEALTH_INTERVAL = 30
+def test_health_uptime_is_time_weighted_from_samples(operator_client, instance, whatsapp_conf):
+    whatsapp_conf.HEALTH_INTERVAL = 30
     now = timezone.now()
     # 60 samples 30 s apart over the last 30 minutes: the first 45 connected, the last 15 not.
     for n in range(60):

@@ -41,15 +41,17 @@ def test_send_text_stores_e164_digits_and_rings_the_dispatcher_on_commit(
     instance, django_capture_on_commit_callbacks
 ):
     with (
-        mock.patch("whatsapp.tasks.messages.dispatch_messages.delay") as ring,
-        django_capture_on_commit_callbacks(execute=True),
+        mock.patch("whatsapp.doorbell._send") as send,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
         message = api.send_text("(21) 99999-0001", "Olá", priority="high")
+        assert not send.called  # nothing is published before the commit
     assert message.recipient == "5521999990001"
     assert message.status == "queued"
     assert message.priority == 0
     assert message.enqueued_by == "python"
-    ring.assert_called_once_with(instance.pk)
+    assert len(callbacks) == 1
+    send.assert_called_once_with("whatsapp.messages.dispatch", (instance.pk,), None)
     assert api.get(message.id) == message
 
 
@@ -57,9 +59,7 @@ def test_a_broker_failure_neither_loses_the_row_nor_raises(
     instance, django_capture_on_commit_callbacks
 ):
     with (
-        mock.patch(
-            "whatsapp.tasks.messages.dispatch_messages.delay", side_effect=OSError("broker down")
-        ),
+        mock.patch("whatsapp.doorbell._send", side_effect=OSError("broker down")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         message = api.send_text(phone(1), "still kept")

@@ -8,10 +8,10 @@ from whatsapp.models import Instance
 pytestmark = pytest.mark.django_db
 
 
-def test_bootstrap_creates_the_default_instance_once(settings, capsys):
-    settings.WPPCONNECT_URL = "http://gateway:21465"
-    settings.WPPCONNECT_SECRET_KEY = "bootstrap-secret-value"
-    settings.WPPCONNECT_SESSION = "leguas"
+def test_bootstrap_creates_the_default_instance_once(whatsapp_conf, capsys):
+    whatsapp_conf.GATEWAY_URL = "http://gateway:21465"
+    whatsapp_conf.GATEWAY_SECRET_KEY = "bootstrap-secret-value"
+    whatsapp_conf.SESSION_NAME = "leguas"
     call_command("whatsapp_bootstrap")
     call_command("whatsapp_bootstrap")
     out = capsys.readouterr().out
@@ -22,19 +22,19 @@ def test_bootstrap_creates_the_default_instance_once(settings, capsys):
     assert "bootstrap-secret-value" not in instance.secret_key_encrypted
 
 
-def test_bootstrap_updates_what_changed(settings, capsys):
-    settings.WPPCONNECT_URL = "http://gateway:21465"
-    settings.WPPCONNECT_SECRET_KEY = "one"
+def test_bootstrap_updates_what_changed(whatsapp_conf, capsys):
+    whatsapp_conf.GATEWAY_URL = "http://gateway:21465"
+    whatsapp_conf.GATEWAY_SECRET_KEY = "one"
     call_command("whatsapp_bootstrap")
-    settings.WPPCONNECT_URL = "http://other:21465"
-    settings.WPPCONNECT_SECRET_KEY = "two"
+    whatsapp_conf.GATEWAY_URL = "http://other:21465"
+    whatsapp_conf.GATEWAY_SECRET_KEY = "two"
     call_command("whatsapp_bootstrap")
     assert "gateway_url, secret_key" in capsys.readouterr().out
     assert Instance.objects.get().secret_key == "two"
 
 
-def test_bootstrap_refuses_a_bad_session_name_with_exit_code_2(settings):
-    settings.WPPCONNECT_SESSION = "bad/name"
+def test_bootstrap_refuses_a_bad_session_name_with_exit_code_2(whatsapp_conf):
+    whatsapp_conf.SESSION_NAME = "bad/name"
     with pytest.raises(CommandError) as info:
         call_command("whatsapp_bootstrap")
     assert info.value.returncode == 2

@@ -7,6 +7,7 @@ import json
 import pytest
 from django.test import Client
 
+from whatsapp import doorbell
 from whatsapp.models import GatewayEvent, SessionOperation
 
 pytestmark = pytest.mark.django_db
@@ -15,14 +16,8 @@ JSON = "application/json"
 
 
 @pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
+def no_broker(rung):
     """These tests look at what the web side does; publishing is covered by the live tests."""
-    from whatsapp.tasks import events, health, sessions
-
-    rung = []
-    monkeypatch.setattr(sessions.run_session_operation, "delay_on_commit", rung.append)
-    monkeypatch.setattr(health.refresh_state, "delay", rung.append)
-    monkeypatch.setattr(events.apply_event, "delay_on_commit", rung.append)
     return rung
 
 
@@ -194,7 +189,7 @@ def test_a_webhook_is_stored_and_applied_later(client, make_instance, no_broker)
     assert response.status_code == 200
     event = GatewayEvent.objects.get()
     assert event.payload == body and event.processed_at is None
-    assert no_broker == [event.pk]
+    assert no_broker.args_of(doorbell.APPLY_EVENT) == [event.pk]
 
 
 def test_webhook_only_accepts_post_and_json(client, make_instance):

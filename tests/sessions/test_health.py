@@ -15,11 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    from whatsapp.tasks import sessions
-
-    rung = []
-    monkeypatch.setattr(sessions.run_session_operation, "delay_on_commit", rung.append)
+def no_broker(rung):
     return rung
 
 

@@ -78,8 +78,8 @@ def test_start_on_a_connected_session_calls_nothing_and_reports_connected(sim, m
     assert sim.calls(instance.session_name).get("start-session", 0) == before
 
 
-def test_a_session_stuck_initializing_fails_with_an_explanation(sim, make_instance, settings):
-    settings.WHATSAPP_START_TIMEOUT = 1
+def test_a_session_stuck_initializing_fails_with_an_explanation(sim, make_instance, whatsapp_conf):
+    whatsapp_conf.START_TIMEOUT = 1
     sim.set_fault("start-session", stay_initializing=True)
     instance = make_instance()
     operation = run(instance, OperationKind.START)
@@ -179,15 +179,13 @@ def test_a_gateway_500_on_start_keeps_the_servers_message(sim, make_instance):
     assert "HTTP 500" in english_error(operation)
 
 
-def test_pending_operations_whose_doorbell_was_lost_are_rung_again(make_instance, monkeypatch):
+def test_pending_operations_whose_doorbell_was_lost_are_rung_again(make_instance, rung):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from whatsapp.tasks import sessions as session_tasks
+    from whatsapp import doorbell
 
-    rung = []
-    monkeypatch.setattr(session_tasks.run_session_operation, "delay", rung.append)
     instance = make_instance()
     old = SessionOperation.objects.create(instance=instance, kind="start")
     SessionOperation.objects.filter(pk=old.pk).update(
@@ -198,6 +196,6 @@ def test_pending_operations_whose_doorbell_was_lost_are_rung_again(make_instance
         started_at=timezone.now() - timedelta(minutes=5)
     )
     assert operations.sweep() == {"failed": 1, "requeued": 1}
-    assert rung == [old.pk]
+    assert rung.args_of(doorbell.RUN_OPERATION) == [old.pk]
     stuck.refresh_from_db()
     assert stuck.status == "failed" and stuck.error_code == "worker_lost"

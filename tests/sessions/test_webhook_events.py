@@ -66,10 +66,7 @@ def test_an_event_is_applied_once(make_instance):
     assert event.processed_at == first
 
 
-def test_an_incoming_message_is_stored_once(make_instance, monkeypatch):
-    from whatsapp.tasks import events
-
-    monkeypatch.setattr(events.apply_event, "delay_on_commit", lambda pk: None)
+def test_an_incoming_message_is_stored_once(make_instance, rung):
     instance = make_instance()
     payload = {
         "event": "onmessage",

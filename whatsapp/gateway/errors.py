@@ -17,6 +17,9 @@ PROTOCOL = "protocol"
 
 class GatewayError(Exception):
     kind: str = PROTOCOL
+    # Finer than `kind`, for people and metrics: refused, dns, connect_timeout, tls, read_timeout,
+    # dropped, http, protocol.
+    reason: str = "protocol"
     default_delivered: str = "unknown"
     default_permanent: bool = False
 
@@ -54,14 +57,40 @@ class Unreachable(GatewayError):
     """Connection refused, DNS failure, connect timeout: the request never left."""
 
     kind = UNREACHABLE
+    reason = "connect_failed"
     default_delivered = "no"
     default_permanent = False
+
+
+class ConnectionRefused(Unreachable):
+    """Nothing listens at the gateway's address and port (is the gateway running?)."""
+
+    reason = "refused"
+
+
+class HostNotFound(Unreachable):
+    """The gateway's host name does not resolve (DNS)."""
+
+    reason = "dns"
+
+
+class ConnectTimeout(Unreachable):
+    """No answer to the connection attempt (a firewall, a wrong address, a frozen host)."""
+
+    reason = "connect_timeout"
+
+
+class TlsFailure(Unreachable):
+    """The TLS handshake failed (certificate, protocol): nothing was sent."""
+
+    reason = "tls"
 
 
 class Rejected(GatewayError):
     """A 4xx: the gateway refused the request before acting on it."""
 
     kind = REJECTED
+    reason = "http"
     default_delivered = "no"
     default_permanent = True
 
@@ -84,6 +113,7 @@ class ServerError(GatewayError):
     """A 5xx: the request reached the gateway, which failed while handling it."""
 
     kind = SERVER_ERROR
+    reason = "http"
     default_delivered = "unknown"
     default_permanent = False
 
@@ -92,8 +122,21 @@ class GatewayTimeout(GatewayError):
     """The request went out but no full answer came back (read timeout, dropped connection)."""
 
     kind = TIMEOUT
+    reason = "dropped"
     default_delivered = "unknown"
     default_permanent = False
+
+
+class ReadTimeout(GatewayTimeout):
+    """The gateway took the request and did not answer in time: it may still be working on it."""
+
+    reason = "read_timeout"
+
+
+class ConnectionDropped(GatewayTimeout):
+    """The connection broke after the request went out (reset, truncated answer)."""
+
+    reason = "dropped"
 
 
 class ProtocolError(GatewayError):

@@ -16,12 +16,17 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from .errors import (
     ConfigurationError,
+    ConnectionDropped,
+    ConnectionRefused,
+    ConnectTimeout,
     GatewayError,
-    GatewayTimeout,
+    HostNotFound,
     NotConnected,
     ProtocolError,
+    ReadTimeout,
     Rejected,
     ServerError,
+    TlsFailure,
     UnknownNumber,
     Unreachable,
 )
@@ -50,25 +55,25 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         )
 
 
-def _never_connected(exc: BaseException) -> str | None:
+def _never_connected(exc: BaseException) -> tuple[type[Unreachable], str] | None:
     """Why no byte of the request reached the gateway, or None if some may have."""
     for item in _chain(exc):
         if isinstance(item, socket.gaierror) or type(item).__name__ == "NameResolutionError":
-            return "the gateway host name could not be resolved"
+            return HostNotFound, "the gateway host name could not be resolved"
         if isinstance(item, ConnectionRefusedError):
-            return "the gateway refused the connection"
+            return ConnectionRefused, "the gateway refused the connection"
         if isinstance(item, ConnectTimeoutError | requests.ConnectTimeout):
-            return "timed out connecting to the gateway"
+            return ConnectTimeout, "timed out connecting to the gateway"
         if isinstance(item, NewConnectionError):
-            return "could not connect to the gateway"
+            return Unreachable, "could not connect to the gateway"
     return None
 
 
 def from_exception(exc: requests.RequestException, route: str, where: str) -> GatewayError:
     if isinstance(exc, requests.ConnectTimeout):
-        return Unreachable(f"timed out connecting to the gateway at {where}", route=route)
+        return ConnectTimeout(f"timed out connecting to the gateway at {where}", route=route)
     if isinstance(exc, requests.ReadTimeout):
-        return GatewayTimeout(
+        return ReadTimeout(
             f"the gateway did not answer {route} in time; the request may have been acted on",
             route=route,
         )
@@ -82,14 +87,15 @@ def from_exception(exc: requests.RequestException, route: str, where: str) -> Ga
             "the gateway URL is not valid; check the gateway URL", route=route
         )
     if isinstance(exc, requests.exceptions.SSLError):
-        return Unreachable(f"the TLS handshake with the gateway failed ({where})", route=route)
+        return TlsFailure(f"the TLS handshake with the gateway failed ({where})", route=route)
     if isinstance(exc, requests.ConnectionError):
-        reason = _never_connected(exc)
-        if reason:
-            return Unreachable(f"{reason} ({where})", route=route)
+        never = _never_connected(exc)
+        if never:
+            error_type, reason = never
+            return error_type(f"{reason} ({where})", route=route)
     # Anything else happened after connecting: RemoteDisconnected, a reset, a truncated
     # chunked body. The gateway may have acted, so the outcome is unknown.
-    return GatewayTimeout(
+    return ConnectionDropped(
         f"the connection to the gateway dropped during {route}; the request may have been acted on",
         route=route,
     )

@@ -62,6 +62,10 @@ class Instance(models.Model):
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     connected_since = models.DateTimeField(_("connected since"), null=True, blank=True)
+    # The gateway could not be asked: why (refused, dns, connect_timeout, tls, read_timeout,
+    # dropped, http, protocol, secret) and since when; cleared by its next answer.
+    gateway_error = models.CharField(_("gateway error"), max_length=40, blank=True)
+    unreachable_since = models.DateTimeField(_("gateway unreachable since"), null=True, blank=True)
 
     # Auto-reconnect bookkeeping: attempts in the current hour, and when the next may run.
     reconnect_attempts = models.PositiveIntegerField(default=0)

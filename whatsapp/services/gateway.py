@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.urls import reverse
 
+from whatsapp.conf import conf
 from whatsapp.gateway import GatewayClient, Timeouts
 from whatsapp.models import Instance
 
@@ -14,9 +14,9 @@ HEALTH_TIMEOUTS = Timeouts(connect=5.0, read=10.0, session=10.0)
 
 def default_timeouts() -> Timeouts:
     return Timeouts(
-        connect=settings.WPPCONNECT_CONNECT_TIMEOUT,
-        read=settings.WPPCONNECT_READ_TIMEOUT,
-        session=settings.WPPCONNECT_SESSION_TIMEOUT,
+        connect=conf.CONNECT_TIMEOUT,
+        read=conf.READ_TIMEOUT,
+        session=conf.SESSION_TIMEOUT,
     )
 
 
@@ -31,4 +31,4 @@ def client_for(instance: Instance, *, timeouts: Timeouts | None = None) -> Gatew
 
 def webhook_url(instance: Instance) -> str:
     path = reverse("whatsapp-webhook", args=[instance.slug, instance.webhook_secret])
-    return f"{settings.WHATSAPP_PUBLIC_URL}{path}"
+    return f"{conf.PUBLIC_URL}{path}"

@@ -6,15 +6,16 @@ import logging
 import time
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from whatsapp.conf import conf
 from whatsapp.crypto import SecretUnreadable
 from whatsapp.gateway import GatewayError
 from whatsapp.models import HealthSample, Instance
 from whatsapp.models.instance import SessionStatus
 from whatsapp.models.operation import OperationKind
+from whatsapp.services import session_state
 from whatsapp.services.gateway import HEALTH_TIMEOUTS, client_for
 from whatsapp.services.session_flows import observe
 
@@ -43,12 +44,8 @@ def refresh(instance_id: int) -> None:
 
 def _store_error(instance: Instance, exc: Exception) -> str:
     message = exc.message if isinstance(exc, GatewayError) else str(exc)
-    Instance.objects.filter(pk=instance.pk).update(
-        last_error=message,
-        checked_at=timezone.now(),
-        connected=False,
-        status=SessionStatus.UNKNOWN,
-    )
+    reason = exc.reason if isinstance(exc, GatewayError) else "secret"
+    session_state.gateway_failed(instance, reason, message)
     return message
 
 
@@ -99,9 +96,7 @@ def maybe_reconnect(instance_id: int, status: str) -> bool:
             return False  # never linked: a person must scan first, a restart would only loop QRs
         if status in (SessionStatus.QRCODE, SessionStatus.PHONECODE):
             # The gateway wants a new login: retrying cannot help until someone scans.
-            instance.needs_scan = True
-            instance.last_error = "needs a new scan"
-            instance.save(update_fields=["needs_scan", "last_error"])
+            session_state.mark_needs_scan(instance, "needs a new scan")
             return False
         now = timezone.now()
         if instance.next_reconnect_at and instance.next_reconnect_at > now:
@@ -130,7 +125,7 @@ def _was_ever_connected(instance: Instance) -> bool:
 
 
 def prune() -> int:
-    cutoff = timezone.now() - timedelta(days=settings.WHATSAPP_HEALTH_RETENTION_DAYS)
+    cutoff = timezone.now() - timedelta(days=conf.HEALTH_RETENTION_DAYS)
     deleted = 0
     while True:
         ids = list(

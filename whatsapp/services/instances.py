@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from whatsapp.gateway import SessionState
 from whatsapp.models import Instance
-from whatsapp.models.instance import SessionStatus
 
 SESSION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
 
@@ -82,49 +77,3 @@ def _secret_differs(instance: Instance, secret_key: str) -> bool:
         return instance.secret_key != secret_key
     except Exception:  # unreadable with the current key: replace it with the configured one
         return True
-
-
-def state_fields(instance: Instance, state: SessionState, now: datetime) -> dict[str, Any]:
-    """The instance fields to update after the gateway reported `state`."""
-    fields: dict[str, Any] = {
-        "status": state.status,
-        "connected": state.connected,
-        "checked_at": now,
-    }
-    if state.status != instance.status:
-        fields["status_changed_at"] = now
-    if state.connected and not instance.connected:
-        fields["connected_since"] = now
-        fields["needs_scan"] = False
-        fields["reconnect_attempts"] = 0
-        fields["next_reconnect_at"] = None
-        fields["last_error"] = ""
-    if not state.connected:
-        fields["connected_since"] = None
-    if state.status == SessionStatus.QRCODE and state.qrcode and state.qrcode != instance.qr_code:
-        fields["qr_code"] = state.qrcode
-        fields["code_produced_at"] = now
-    if state.status not in (SessionStatus.QRCODE, SessionStatus.PHONECODE):
-        # A stale QR must never be shown (contract §4.1).
-        fields["qr_code"] = ""
-        fields["pairing_code"] = ""
-    return fields
-
-
-def record_state(instance: Instance, state: SessionState, **extra: Any) -> Instance:
-    now = timezone.now()
-    fields = {**state_fields(instance, state, now), **extra}
-    Instance.objects.filter(pk=instance.pk).update(**fields)
-    if state.connected and not instance.connected:
-        from whatsapp.services.webhooks import ring_dispatcher_on_commit
-
-        ring_dispatcher_on_commit(instance.pk)
-    for name, value in fields.items():
-        setattr(instance, name, value)
-    return instance
-
-
-def record_error(instance: Instance, message: str) -> None:
-    now = timezone.now()
-    Instance.objects.filter(pk=instance.pk).update(last_error=message, checked_at=now)
-    instance.last_error, instance.checked_at = message, now

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from whatsapp import doorbell
 from whatsapp.crypto import SecretUnreadable
 from whatsapp.gateway import GatewayError
 from whatsapp.models import Instance, SessionOperation
@@ -33,8 +34,6 @@ def request_operation(
     phone: str = "",
 ) -> tuple[SessionOperation, bool]:
     """Record an operation, ring a worker on commit; an active one of the kind is returned."""
-    from whatsapp.tasks.sessions import run_session_operation
-
     existing = active_operation(instance, kind)
     if existing is not None:
         return existing, False
@@ -46,7 +45,7 @@ def request_operation(
                 requested_by_id=user.pk if user is not None and user.is_authenticated else None,
                 phone=phone,
             )
-            run_session_operation.delay_on_commit(operation.pk)
+            doorbell.ring(doorbell.RUN_OPERATION, operation.pk)
     except IntegrityError:
         # Lost the race with a concurrent request: the database kept exactly one.
         existing = active_operation(instance, kind)
@@ -123,8 +122,6 @@ def run(operation_id: int) -> None:
 
 def sweep() -> dict[str, int]:
     """Re-ring pending operations whose doorbell was lost; fail running ones whose worker died."""
-    from whatsapp.tasks.sessions import run_session_operation
-
     now = timezone.now()
     lost = SessionOperation.objects.filter(
         status=OperationStatus.RUNNING, started_at__lt=now - RUNNING_GRACE
@@ -137,6 +134,6 @@ def sweep() -> dict[str, int]:
     for pk in SessionOperation.objects.filter(
         status=OperationStatus.PENDING, created_at__lt=now - PENDING_GRACE
     ).values_list("pk", flat=True):
-        run_session_operation.delay(pk)
+        doorbell.ring(doorbell.RUN_OPERATION, pk)
         rerung += 1
     return {"failed": failed, "requeued": rerung}

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from whatsapp import doorbell
 from whatsapp.models import Instance, OutboundMessage
 from whatsapp.models.message import (
     CANCELLABLE_STATUSES,
@@ -198,23 +199,9 @@ def validate(
     )
 
 
-def ring(instance_id: int | None) -> None:
-    """Publish a dispatcher run; a broker failure is logged: the rows are safe, beat re-drives."""
-    from whatsapp.tasks.messages import dispatch_messages
-
-    try:
-        dispatch_messages.delay(instance_id)
-    except Exception:
-        logger.warning(
-            "Could not publish the message dispatcher (instance %s); the beat dispatcher "
-            "will pick the messages up.",
-            instance_id,
-            exc_info=True,
-        )
-
-
 def ring_on_commit(instance_id: int | None) -> None:
-    transaction.on_commit(lambda: ring(instance_id))
+    """Ring the dispatcher once the caller's transaction commits (the doorbell's policy)."""
+    doorbell.ring(doorbell.DISPATCH, instance_id)
 
 
 def _existing(request: SendRequest) -> OutboundMessage | None:

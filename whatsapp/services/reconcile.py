@@ -14,9 +14,12 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from whatsapp.gateway import GatewayClient, GatewayError, GatewayMessage, NotConnected
-from whatsapp.models import Instance, OutboundMessage
+from whatsapp.models import OutboundMessage
+from whatsapp.models.instance import SessionStatus
 from whatsapp.models.message import MessageStatus
+from whatsapp.services import session_state
 from whatsapp.services.send import MAX_ATTEMPTS, _client, backoff
+from whatsapp.services.session_state import Observed
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +75,9 @@ def reconcile(message_id: uuid.UUID) -> tuple[str, int | None]:
         # We still cannot tell; the sweeper asks again once next_attempt_at passes.
         unknown.update(next_attempt_at=now + timedelta(seconds=RETRY_LOOKUP_AFTER), updated_at=now)
         if isinstance(exc, NotConnected):
-            Instance.objects.filter(pk=message.instance_id).update(connected=False)
+            session_state.observe(
+                message.instance_id, Observed(SessionStatus.CLOSED, reason="send")
+            )
         return f"look-up failed: {exc.kind}", None
     if found is not None:
         sent_at = (

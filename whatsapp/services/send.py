@@ -16,26 +16,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from whatsapp.conf import conf
 from whatsapp.crypto import SecretUnreadable
 from whatsapp.gateway import (
     GatewayClient,
     GatewayError,
-    GatewayTimeout,
     NotConnected,
+    ReadTimeout,
     SentMessage,
     Timeouts,
     UnknownNumber,
 )
 from whatsapp.models import Instance, MessageAttempt, OutboundMessage
+from whatsapp.models.instance import SessionStatus
 from whatsapp.models.message import MessageStatus
-from whatsapp.services import pacing
+from whatsapp.services import pacing, session_state
 from whatsapp.services.gateway import default_timeouts
+from whatsapp.services.session_state import Observed
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ RECONCILE_DELAY_AFTER_TIMEOUT = 15.0
 
 def backoff(attempt: int) -> float:
     """Exponential with "equal jitter", never beyond Celery's longest safe countdown."""
-    ceiling = min(float(settings.CELERY_MAX_COUNTDOWN), BACKOFF_BASE * 2 ** max(0, attempt - 1))
+    ceiling = min(float(conf.MAX_COUNTDOWN), BACKOFF_BASE * 2 ** max(0, attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
 
 
@@ -220,7 +222,7 @@ def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
             updated_at=now,
         )
         # Stop dispatching until the health check confirms the session's state.
-        Instance.objects.filter(pk=instance.pk).update(connected=False)
+        session_state.observe(instance, Observed(SessionStatus.CLOSED, reason="send"))
         outcome.status, outcome.refresh_instance = MessageStatus.QUEUED, True
     except UnknownNumber as exc:
         reason = _("number is not on WhatsApp")
@@ -253,10 +255,9 @@ def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
             else:
                 outcome.status = _after_no_delivery(message, token, exc.message, now)
         else:
+            # A read timeout may still be working on the gateway: give it longer.
             delay = (
-                RECONCILE_DELAY_AFTER_TIMEOUT
-                if isinstance(exc, GatewayTimeout) and "in time" in exc.message
-                else RECONCILE_DELAY
+                RECONCILE_DELAY_AFTER_TIMEOUT if isinstance(exc, ReadTimeout) else RECONCILE_DELAY
             )
             _finish_attempt(attempt, "unknown", started, exc.message, exc.http_status)
             outcome.status = _mark_unknown(message, token, exc.message, now, delay)

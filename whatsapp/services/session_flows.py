@@ -10,14 +10,14 @@ import logging
 import time
 from typing import Any
 
-from django.conf import settings
-
+from whatsapp.conf import conf
 from whatsapp.gateway import GatewayClient, GatewayError, SessionState
 from whatsapp.models import SessionOperation
 from whatsapp.models.instance import Instance, SessionStatus
+from whatsapp.services import session_state
 from whatsapp.services.errors import OperationFailed
 from whatsapp.services.gateway import client_for, webhook_url
-from whatsapp.services.instances import record_state
+from whatsapp.services.session_state import Observed
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,11 @@ def _device_fields(client: GatewayClient) -> dict[str, Any]:
     }
 
 
-def observe(instance: Instance, client: GatewayClient) -> SessionState:
-    """Read the gateway's state and store it; device details too when newly connected."""
+def observe(instance: Instance, client: GatewayClient, *, reason: str = "") -> SessionState:
+    """Read the gateway's state and store it; device details too when newly connected.
+
+    `reason` says why a change would have happened (e.g. "close" after closing it).
+    """
     state = client.status()
     if state.status == SessionStatus.CONNECTED and not client.check_connection():
         # CONNECTED can outlive a crashed browser (contract §4.1): trust check-connection too.
@@ -76,14 +79,16 @@ def observe(instance: Instance, client: GatewayClient) -> SessionState:
                 version=state.version,
                 raw_status=state.raw_status,
             )
-    record_state(instance, state, **extra)
+    session_state.observe(
+        instance, Observed(state.status, qr_code=state.qrcode, reason=reason, **extra)
+    )
     return state
 
 
 def start(operation: SessionOperation) -> dict[str, Any]:
     instance = operation.instance
     client = client_for(instance)
-    budget_end = time.monotonic() + settings.WHATSAPP_START_BUDGET
+    budget_end = time.monotonic() + conf.START_BUDGET
     state = observe(instance, client)
     if state.status == SessionStatus.QRCODE and operation.phone:
         raise OperationFailed("qr_already_shown")
@@ -97,7 +102,7 @@ def _wait_for_user_answer(
     operation: SessionOperation, instance: Instance, client: GatewayClient, budget_end: float
 ) -> dict[str, Any]:
     started_waiting = time.monotonic()
-    init_timeout = settings.WHATSAPP_START_TIMEOUT
+    init_timeout = conf.START_TIMEOUT
     seen_starting = False
     while True:
         state = observe(instance, client)
@@ -115,7 +120,7 @@ def _wait_for_user_answer(
         waited = time.monotonic() - started_waiting
         if waited >= init_timeout or time.monotonic() >= budget_end:
             if state.status == SessionStatus.PHONECODE:
-                raise OperationFailed("no_pairing_code", url=settings.WHATSAPP_PUBLIC_URL)
+                raise OperationFailed("no_pairing_code", url=conf.PUBLIC_URL)
             if state.status == SessionStatus.CLOSED:
                 raise OperationFailed("closed_during_start")
             raise OperationFailed("stuck_initializing", seconds=int(waited))
@@ -135,10 +140,10 @@ def close(operation: SessionOperation) -> dict[str, Any]:
     try:
         client.close()
     except GatewayError as exc:
-        after = observe(instance, client)
+        after = observe(instance, client, reason="close")
         if after.status != SessionStatus.CLOSED:
             raise OperationFailed("close_failed", detail=exc.message, status=after.status) from exc
-    after = observe(instance, client)
+    after = observe(instance, client, reason="close")
     return state_result(instance, after)
 
 
@@ -149,8 +154,11 @@ def logout(operation: SessionOperation) -> dict[str, Any]:
     if not state.connected:
         raise OperationFailed("not_connected")
     client.logout()  # 404 Disconnected becomes NotConnected -> "not_connected" (§5.7)
-    after = observe(instance, client)
-    record_state(instance, after, phone="", device={}, needs_scan=True)
+    after = observe(instance, client, reason="logout")
+    session_state.observe(
+        instance,
+        Observed(after.status, phone="", device={}, needs_scan=True, reason="logout"),
+    )
     return state_result(instance, after)
 
 
@@ -159,5 +167,5 @@ def refresh(operation: SessionOperation) -> dict[str, Any]:
     client = client_for(instance)
     state = observe(instance, client)
     if state.connected:
-        record_state(instance, state, **_device_fields(client))
+        session_state.observe(instance, Observed(state.status, **_device_fields(client)))
     return state_result(instance, state)

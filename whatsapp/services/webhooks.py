@@ -9,9 +9,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from whatsapp import doorbell
 from whatsapp.models import GatewayEvent, InboundMessage, Instance
 from whatsapp.models.instance import SessionStatus
-from whatsapp.services import receipts
+from whatsapp.services import receipts, session_state
+from whatsapp.services.session_state import Observed
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +35,6 @@ def dedupe_key(event: str, payload: dict[str, Any]) -> str | None:
 
 def store(instance: Instance, payload: dict[str, Any]) -> GatewayEvent | None:
     """Store one webhook call; None when it repeats one already stored."""
-    from whatsapp.tasks.events import apply_event
-
     event_name = str(payload.get("event") or "")[:40]
     try:
         with transaction.atomic():
@@ -44,7 +44,7 @@ def store(instance: Instance, payload: dict[str, Any]) -> GatewayEvent | None:
                 payload=payload,
                 dedupe_key=dedupe_key(event_name, payload),
             )
-            apply_event.delay_on_commit(event.pk)
+            doorbell.ring(doorbell.APPLY_EVENT, event.pk)
     except IntegrityError:
         return None
     return event
@@ -74,92 +74,54 @@ def apply(event_id: int) -> None:
             event.save(update_fields=["processed_at", "outcome"])
 
 
-def ring_dispatcher_on_commit(instance_id: int) -> None:
-    """A number that just connected may have messages waiting: send them now, not at beat."""
-    from whatsapp.tasks.messages import dispatch_messages
-
-    def ring() -> None:
-        try:
-            dispatch_messages.delay(instance_id)
-        except Exception:  # the beat dispatcher is the backstop
-            logger.warning("could not ring the dispatcher for instance %s", instance_id)
-
-    transaction.on_commit(ring)
-
-
 def _apply(instance: Instance, name: str, payload: dict[str, Any]) -> str:
-    now = timezone.now()
-    updates: dict[str, Any] = {}
+    if name == "onack":
+        return receipts.apply_ack(instance, payload)
+    if name == "onmessage":
+        return _store_inbound(instance, payload)
+    state = str(payload.get("status") or "")
+    if name == "status-find" and state in {"qrReadFail", "qrReadError"}:
+        session_state.note_error(instance, f"QR code not accepted ({state})")
+        return f"status {state}: QR code not accepted"
+    observed = _observed(name, payload)
+    if isinstance(observed, str):
+        return observed
+    session_state.observe(instance, observed)
+    return f"{name}: applied"
+
+
+def _observed(name: str, payload: dict[str, Any]) -> Observed | str:
+    """What a session event says about the session, or why it says nothing."""
     if name == "status-find":
         state = str(payload.get("status") or "")
         if state in CONNECTED_STATES:
-            updates = {
-                "status": SessionStatus.CONNECTED,
-                "connected": True,
-                "qr_code": "",
-                "pairing_code": "",
-                "needs_scan": False,
-                "last_error": "",
-            }
-            if not instance.connected:
-                updates["connected_since"] = now
-                ring_dispatcher_on_commit(instance.pk)
-        elif state in CLOSED_STATES:
-            updates = {
-                "status": SessionStatus.CLOSED,
-                "connected": False,
-                "qr_code": "",
-                "pairing_code": "",
-                "connected_since": None,
-            }
-            if state == "disconnectedMobile":
-                updates.update(phone="", device={}, last_error="disconnected from the phone")
-        elif state in {"qrReadFail", "qrReadError"}:
-            updates = {"last_error": f"QR code not accepted ({state})"}
-        else:
-            return f"status {state}: noted"
-    elif name == "qrcode":
+            return Observed(SessionStatus.CONNECTED, needs_scan=False, error="")
+        if state == "disconnectedMobile":
+            return Observed(
+                SessionStatus.CLOSED,
+                phone="",
+                device={},
+                error="disconnected from the phone",
+                reason="phone",
+            )
+        if state in CLOSED_STATES:
+            return Observed(SessionStatus.CLOSED, reason="browser")
+        return f"status {state}: noted"
+    if name == "qrcode":
         code = str(payload.get("qrcode") or "")
         if not code:
             return "qrcode without image"
         if not code.startswith("data:"):
             code = f"data:image/png;base64,{code}"  # the webhook omits the prefix (contract §6)
-        updates = {
-            "status": SessionStatus.QRCODE,
-            "connected": False,
-            "qr_code": code,
-            "pairing_code": "",
-            "code_produced_at": now,
-        }
-    elif name == "phoneCode":
-        updates = {
-            "status": SessionStatus.PHONECODE,
-            "connected": False,
-            "qr_code": "",
-            "pairing_code": str(payload.get("phoneCode") or "")[:32],
-            "code_produced_at": now,
-        }
-    elif name in {"closesession", "logoutsession"}:
-        updates = {
-            "status": SessionStatus.CLOSED,
-            "connected": False,
-            "qr_code": "",
-            "pairing_code": "",
-            "connected_since": None,
-        }
-        if name == "logoutsession":
-            updates.update(phone="", device={}, needs_scan=True)
-    elif name == "onack":
-        return receipts.apply_ack(instance, payload)
-    elif name == "onmessage":
-        return _store_inbound(instance, payload)
-    else:
-        return "ignored"
-    if "status" in updates and updates["status"] != instance.status:
-        updates["status_changed_at"] = now
-    updates["checked_at"] = now
-    Instance.objects.filter(pk=instance.pk).update(**updates)
-    return f"{name}: applied"
+        return Observed(SessionStatus.QRCODE, qr_code=code)
+    if name == "phoneCode":
+        code = str(payload.get("phoneCode") or "")[:32]
+        return Observed(SessionStatus.PHONECODE, pairing_code=code)
+    if name == "closesession":
+        return Observed(SessionStatus.CLOSED, reason="close")
+    if name == "logoutsession":
+        return Observed(SessionStatus.CLOSED, phone="", device={}, needs_scan=True, reason="logout")
+    return "ignored"
 
 
 def _store_inbound(instance: Instance, payload: dict[str, Any]) -> str:

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from whatsapp import doorbell
 from whatsapp.services import health, operations
 
 
 @shared_task(name="whatsapp.health.record_all")
 def record_all_instances() -> None:
     for instance_id in health.instances_to_record():
-        record_instance.delay(instance_id)
+        doorbell.ring(doorbell.RECORD_INSTANCE, instance_id)
 
 
 @shared_task(name="whatsapp.health.record_instance")

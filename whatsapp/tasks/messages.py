@@ -7,39 +7,30 @@ import time
 import uuid
 
 from celery import shared_task
-from django.conf import settings
 from django.core.cache import cache
 
+from whatsapp import doorbell
+from whatsapp.conf import conf
 from whatsapp.services import dispatch, message_sweep, reconcile, send
 
 logger = logging.getLogger(__name__)
 
 
-def _safely(what: str, publish: object, *args: object, **kwargs: object) -> None:
-    """Publishing errors are logged, never raised: the row is safe and the sweeper re-drives."""
-    try:
-        publish(*args, **kwargs)  # type: ignore[operator]
-    except Exception:
-        logger.warning("Could not publish %s; the sweeper will re-drive it.", what, exc_info=True)
-
-
 def publish_sends(ids: list[uuid.UUID], token: uuid.UUID) -> None:
     for message_id in ids:
-        _safely("a send", send_message.delay, str(message_id), str(token))
+        doorbell.publish(doorbell.SEND, (str(message_id), str(token)))
 
 
 def schedule_wake(instance_id: int, seconds: float) -> None:
     """Ring the dispatcher again when pacing or a retry allows; one wake per moment and instance."""
-    countdown = min(max(seconds, 0.05), float(settings.CELERY_MAX_COUNTDOWN))
+    countdown = min(max(seconds, 0.05), float(conf.MAX_COUNTDOWN))
     due = round(time.time() + countdown, 1)
     try:
         fresh = cache.add(f"whatsapp:dispatch-wake:{instance_id}:{due}", 1, int(countdown) + 10)
     except Exception:
         fresh = True
     if fresh:
-        _safely(
-            "a dispatcher wake", dispatch_messages.apply_async, (instance_id,), countdown=countdown
-        )
+        doorbell.publish(doorbell.DISPATCH, (instance_id,), countdown=countdown)
 
 
 BUSY_RETRY_SECONDS = 0.2
@@ -70,16 +61,9 @@ def send_message(message_id: str, token: str) -> str:
     if outcome is None:
         return "not claimed"
     if outcome.refresh_instance:
-        from whatsapp.tasks.health import refresh_state
-
-        _safely("an instance refresh", refresh_state.delay, outcome.instance_id)
+        doorbell.publish(doorbell.REFRESH_STATE, (outcome.instance_id,))
     if outcome.reconcile_in is not None:
-        _safely(
-            "a reconcile",
-            reconcile_message.apply_async,
-            (message_id,),
-            countdown=outcome.reconcile_in,
-        )
+        doorbell.publish(doorbell.RECONCILE, (message_id,), countdown=outcome.reconcile_in)
     # Claiming the next messages here saves a trip through the default queue per send; unpaced,
     # only once the in-flight batch runs low, so the instance lock is taken once per batch.
     if dispatch.needs_refill(outcome.instance_id, paced=outcome.paced):
@@ -99,6 +83,6 @@ def reconcile_message(message_id: str) -> str:
 def sweep_messages() -> dict[str, int]:
     result = message_sweep.sweep()
     for message_id in result.to_reconcile:
-        _safely("a reconcile", reconcile_message.delay, str(message_id))
+        doorbell.publish(doorbell.RECONCILE, (str(message_id),))
     dispatch_messages()
     return result.as_dict()

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from whatsapp import doorbell
 from whatsapp.models import Instance, SessionOperation
 from whatsapp.models.operation import ACTIVE_STATUSES, OperationKind
 from whatsapp.phones import InvalidPhone, normalize
@@ -96,19 +97,13 @@ def refresh(request: HttpRequest, slug: str | None = None) -> JsonResponse:
 
 def ask_for_refresh(instance: Instance) -> bool:
     """Ring for one refresh when the stored state is stale; a cache lock makes it one per period."""
-    from whatsapp.tasks.health import refresh_state
-
     fresh = instance.checked_at and timezone.now() - instance.checked_at < STALE_AFTER
     if fresh or not instance.enabled or not instance.has_secret_key:
         return False
     if not cache.add(f"whatsapp:refresh:{instance.pk}", 1, REFRESH_LOCK_SECONDS):
         return False
-    try:
-        refresh_state.delay(instance.pk)
-    except Exception as exc:  # a dead broker must not turn a status read into an error
-        logger.warning("could not ask for a refresh of %s: %s", instance.slug, type(exc).__name__)
-        return False
-    return True
+    # A dead broker must not turn a status read into an error: the doorbell never raises.
+    return doorbell.publish(doorbell.REFRESH_STATE, (instance.pk,))
 
 
 @never_cache

@@ -1,12 +1,13 @@
-"""Create or update the default instance from WPPCONNECT_URL / _SECRET_KEY / _SESSION."""
+"""Create or update the default instance from WHATSAPP's GATEWAY_URL, GATEWAY_SECRET_KEY and
+SESSION_NAME."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from whatsapp.conf import conf
 from whatsapp.services.instances import bootstrap_default, validate_session_name
 
 
@@ -14,14 +15,16 @@ class Command(BaseCommand):
     help = "Create or update the default WhatsApp instance from the environment (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        url = settings.WPPCONNECT_URL
-        session = settings.WPPCONNECT_SESSION
+        url = conf.GATEWAY_URL
+        session = conf.SESSION_NAME
         problem = validate_session_name(session)
         if problem:
-            raise CommandError(f"WPPCONNECT_SESSION {session!r}: {problem}", returncode=2)
+            raise CommandError(f"WHATSAPP['SESSION_NAME'] {session!r}: {problem}", returncode=2)
         if not url.startswith(("http://", "https://")):
-            raise CommandError(f"WPPCONNECT_URL must be an http(s) URL, not {url!r}.", returncode=2)
-        result = bootstrap_default(url, settings.WPPCONNECT_SECRET_KEY, session)
+            raise CommandError(
+                f"WHATSAPP['GATEWAY_URL'] must be an http(s) URL, not {url!r}.", returncode=2
+            )
+        result = bootstrap_default(url, conf.GATEWAY_SECRET_KEY, session)
         instance = result.instance
         if result.created:
             self.stdout.write(
@@ -35,5 +38,5 @@ class Command(BaseCommand):
             self.stdout.write(f"The default instance {instance.slug!r} is up to date.")
         if not instance.has_secret_key:
             self.stderr.write(
-                "WPPCONNECT_SECRET_KEY is empty: set it, or enter it in the dashboard."
+                "WHATSAPP['GATEWAY_SECRET_KEY'] is empty: set it, or enter it in the dashboard."
             )

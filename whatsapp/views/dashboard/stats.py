@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from whatsapp.conf import conf
 from whatsapp.models import HealthSample, Instance, OutboundMessage
 
 CHART_DAYS = 14
@@ -18,7 +18,7 @@ CHART_DAYS = 14
 
 def max_gap() -> timedelta:
     # A sample stands for the time until the next one; past a few missed periods we know nothing.
-    return timedelta(seconds=3 * max(settings.WHATSAPP_HEALTH_INTERVAL, 1))
+    return timedelta(seconds=3 * max(conf.HEALTH_INTERVAL, 1))
 
 
 @dataclass(frozen=True)

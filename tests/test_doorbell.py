@@ -1,0 +1,64 @@
+"""The doorbell: publish after commit, by task name, never raising, counted."""
+
+from __future__ import annotations
+
+import logging
+from unittest import mock
+
+import pytest
+from django.db import transaction
+
+from whatsapp import doorbell
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_ring_inside_a_transaction_is_published_only_after_the_commit():
+    with mock.patch("whatsapp.doorbell._send") as send:
+        with transaction.atomic():
+            doorbell.ring(doorbell.DISPATCH, 7)
+            assert not send.called
+        send.assert_called_once_with(doorbell.DISPATCH, (7,), None)
+
+
+def test_a_rolled_back_transaction_rings_nothing():
+    with mock.patch("whatsapp.doorbell._send") as send:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            doorbell.ring(doorbell.DISPATCH, 7)
+            raise RuntimeError("rolled back")
+    assert not send.called
+
+
+def test_a_broker_failure_is_logged_and_counted_never_raised(caplog):
+    before = doorbell.counts[(doorbell.SEND, "failed")]
+    with (
+        mock.patch("whatsapp.doorbell._send", side_effect=ConnectionError("redis down")),
+        caplog.at_level(logging.WARNING, logger="whatsapp.doorbell"),
+    ):
+        with transaction.atomic():
+            doorbell.ring(doorbell.SEND, "id", "token")
+    assert doorbell.counts[(doorbell.SEND, "failed")] == before + 1
+    assert "Could not publish whatsapp.messages.send (ConnectionError)" in caplog.text
+
+
+def test_after_a_failure_rings_are_skipped_for_a_moment_then_published_again(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(doorbell.time, "monotonic", lambda: clock[0])
+    with mock.patch("whatsapp.doorbell._send", side_effect=ConnectionError("down")) as send:
+        assert doorbell.publish(doorbell.DISPATCH, (1,)) is False
+        assert doorbell.publish(doorbell.DISPATCH, (2,)) is False
+        assert send.call_count == 1  # the second did not wait on a dead broker
+    clock[0] += doorbell.COOLDOWN_SECONDS + 0.1
+    with mock.patch("whatsapp.doorbell._send") as send:
+        assert doorbell.publish(doorbell.DISPATCH, (3,)) is True
+        send.assert_called_once_with(doorbell.DISPATCH, (3,), None)
+
+
+def test_publish_routes_by_task_name_with_a_countdown():
+    with mock.patch("celery.current_app.send_task") as send_task:
+        assert doorbell.publish(doorbell.RECONCILE, ("abc",), countdown=15)
+    send_task.assert_called_once()
+    name = send_task.call_args.args[0]
+    assert name == "whatsapp.messages.reconcile"
+    assert send_task.call_args.kwargs["args"] == ["abc"]
+    assert send_task.call_args.kwargs["countdown"] == 15

@@ -37,8 +37,8 @@ migrate: install ## Apply database migrations
 messages: install ## Refresh the translation catalogues and compile them (no gettext needed)
 	@DEBUG=true $(PY) manage.py makemessages_py && DEBUG=true $(PY) manage.py compilemessages_py
 
-css: ## Rebuild static/css/app.css from assets/tailwind.css (Tailwind CLI, pinned in package.json)
-	@npm ci --no-audit --no-fund --loglevel=error && npx tailwindcss -i assets/tailwind.css -o static/css/app.css --minify
+css: ## Rebuild whatsapp/static/whatsapp/css/app.css from assets/tailwind.css (Tailwind CLI, pinned in package.json)
+	@npm ci --no-audit --no-fund --loglevel=error && npx tailwindcss -i assets/tailwind.css -o whatsapp/static/whatsapp/css/app.css --minify
 
 screenshots: install ## Save a picture of each dashboard page under docs/screenshots/ (needs chromium)
 	@scripts/browser.sh && $(PY) scripts/screenshots.py

@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from leguas.env import env_bool, env_float, env_int, env_list, env_secret, env_str
-from worker.queues import CELERY_QUEUES, TASK_ROUTES, QueueTimeLimits
+from whatsapp.queues import CELERY_QUEUES, TASK_ROUTES, QueueTimeLimits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LEGUAS_VAR_DIR", str(BASE_DIR / "var")))
@@ -96,14 +96,12 @@ LOGOUT_REDIRECT_URL = "login"
 # Internationalisation: the operations staff write Brazilian Portuguese; English is available.
 LANGUAGE_CODE = "pt-br"
 LANGUAGES = [("pt-br", _("Portuguese (Brazil)")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "America/Sao_Paulo")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
 if DEBUG:
     # whitenoise warns on every request when the collectstatic target is missing.
     STATIC_ROOT.mkdir(exist_ok=True)

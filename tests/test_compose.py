@@ -12,7 +12,7 @@ import pytest
 import yaml
 from django.core.management import get_commands
 
-from worker.queues import QUEUE_NAMES, TASK_ROUTES
+from whatsapp.queues import QUEUE_NAMES, TASK_ROUTES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 COMPOSE_TEXT = (BASE_DIR / "docker-compose.yml").read_text()

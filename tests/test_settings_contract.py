@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from whatsapp.queues import QUEUE_NAMES, TIME_LIMITS, queue_for
 from worker import app
-from worker.queues import QUEUE_NAMES, TIME_LIMITS, queue_for
 
 
 def test_only_json_crosses_the_broker():

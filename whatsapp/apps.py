@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _ensure_beat_schedule(sender: AppConfig, **kwargs: Any) -> None:
-    from worker.beat import ensure_schedule
+    from whatsapp.beat import ensure_schedule
 
     ensure_schedule()
 

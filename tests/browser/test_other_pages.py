@@ -103,6 +103,6 @@ def test_no_page_asks_the_network_for_anything_outside_the_app(page, instance, r
         page.goto(path)
         page.wait_for_load_state("networkidle")
     assert len(requests_seen.urls) > 10
-    assert any(u.endswith("/static/css/app.css") for u in requests_seen.urls)
-    assert any("/static/icons/sprite.svg" in u for u in requests_seen.urls)
+    assert any(u.endswith("/static/whatsapp/css/app.css") for u in requests_seen.urls)
+    assert any("/static/whatsapp/icons/sprite.svg" in u for u in requests_seen.urls)
     assert requests_seen.outside() == []

@@ -122,7 +122,7 @@ def test_old_samples_are_pruned_in_batches(make_instance, monkeypatch):
 def test_beat_entries_exist_after_migrate_and_keep_operator_edits():
     from django_celery_beat.models import PeriodicTask
 
-    from worker.beat import ensure_schedule
+    from whatsapp.beat import ensure_schedule
 
     record = PeriodicTask.objects.get(task="whatsapp.health.record_all")
     assert record.interval.every == 30 and record.expire_seconds

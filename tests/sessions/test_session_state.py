@@ -29,9 +29,7 @@ def test_connected_is_true_exactly_when_the_status_is_connected(make_instance, r
         assert instance.connected is (status == SessionStatus.CONNECTED)
 
 
-def test_a_send_that_finds_the_session_gone_leaves_no_connected_status_behind(
-    make_instance, rung
-):
+def test_a_send_that_finds_the_session_gone_leaves_no_connected_status_behind(make_instance, rung):
     instance = make_instance(status=SessionStatus.CONNECTED, connected=True)
     session_state.observe(instance, Observed(SessionStatus.CLOSED, reason="send"))
     instance.refresh_from_db()
@@ -51,9 +49,7 @@ def test_a_qr_is_kept_only_while_waiting_for_a_scan(make_instance, rung):
     assert instance.qr_code == "" and instance.pairing_code == ""
 
 
-def test_each_real_change_is_announced_once_and_a_repeat_not_at_all(
-    make_instance, changes, rung
-):
+def test_each_real_change_is_announced_once_and_a_repeat_not_at_all(make_instance, changes, rung):
     instance = make_instance()
     session_state.observe(instance, Observed(SessionStatus.CONNECTED))
     session_state.observe(instance, Observed(SessionStatus.CONNECTED))

@@ -36,7 +36,7 @@ def icon(name: str, css: str = "icon") -> str:
     return format_html(
         '<svg class="{}" aria-hidden="true" focusable="false"><use href="{}#{}"></use></svg>',
         css,
-        static("icons/sprite.svg"),
+        static("whatsapp/icons/sprite.svg"),
         name,
     )
 

@@ -12,4 +12,4 @@ def home(request: HttpRequest) -> HttpResponse:
     # Staff who may see the dashboard land on it; anyone else gets the plain home page.
     if request.user.is_staff and request.user.has_perm(VIEW):
         return redirect("dashboard")
-    return render(request, "home.html")
+    return render(request, "whatsapp/home.html")

@@ -1,4 +1,4 @@
-"""Compile every .po under LOCALE_PATHS to .mo with Babel: no GNU gettext on the machine."""
+"""Compile every .po under whatsapp/locale to .mo with Babel: no GNU gettext on the machine."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from django.conf import settings
 from django.core.management.base import BaseCommand
+
+# The app's own catalogues: they ship inside the package.
+APP_LOCALE = Path(__file__).resolve().parents[2] / "locale"
 
 
 class Command(BaseCommand):
-    help = "Compile the .po catalogues under LOCALE_PATHS to .mo (no gettext needed)."
+    help = "Compile the .po catalogues under whatsapp/locale to .mo (no gettext needed)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for root in settings.LOCALE_PATHS:
+        for root in (APP_LOCALE,):
             for po_path in sorted(Path(root).rglob("*.po")):
                 with po_path.open("rb") as handle:
                     catalog = read_po(handle)

@@ -1,4 +1,4 @@
-"""Refresh locale/*/LC_MESSAGES/django.po from the code and templates, without GNU gettext.
+"""Refresh whatsapp/locale/*/LC_MESSAGES/django.po from the code and templates, without GNU gettext.
 
 Templates go through Django's own templatize() (what `makemessages` feeds to xgettext) and then
 Babel's Python extractor, so the catalogue matches what `makemessages` would produce.
@@ -18,6 +18,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import to_locale
 from django.utils.translation.template import templatize
+
+# The app's own catalogues: they ship inside the package.
+APP_LOCALE = Path(__file__).resolve().parents[2] / "locale"
 
 KEYWORDS: dict[str, Any] = {
     **DEFAULT_KEYWORDS,
@@ -62,7 +65,7 @@ def build_template(base: Path) -> Catalog:
 
 
 class Command(BaseCommand):
-    help = "Update the .po catalogues under LOCALE_PATHS from the sources (no gettext needed)."
+    help = "Update the .po catalogues under whatsapp/locale from the sources (no gettext needed)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--locale", "-l", action="append", help="Only these locales.")
@@ -74,7 +77,7 @@ class Command(BaseCommand):
         locales = options["locale"] or [
             to_locale(code) for code, _name in settings.LANGUAGES if code != source_language
         ]
-        for root in settings.LOCALE_PATHS:
+        for root in (APP_LOCALE,):
             for locale in locales:
                 po_path = Path(root) / locale / "LC_MESSAGES" / "django.po"
                 self.update(po_path, locale, template)

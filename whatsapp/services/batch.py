@@ -13,8 +13,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from whatsapp.models import OutboundMessage
+from whatsapp.models import Instance, OutboundMessage
 from whatsapp.services import outbox
+from whatsapp.services.instances import InstanceNotFound, get_instance
 from whatsapp.services.outbox import IdempotencyConflict, MessageValidationError, SendRequest
 
 MAX_BATCH = 1000
@@ -51,17 +52,29 @@ class ItemResult:
         return "idempotency_conflict" if isinstance(self.error, IdempotencyConflict) else "invalid"
 
 
-def validate_item(item: object) -> SendRequest:
-    """One item, as a mapping of ITEM_FIELDS; raises MessageValidationError."""
+def validate_item(item: object, instances: dict[object, Instance] | None = None) -> SendRequest:
+    """One item, as a mapping of ITEM_FIELDS; raises MessageValidationError.
+
+    `instances` remembers the instances already looked up, so a batch asks once per slug.
+    """
     if not isinstance(item, Mapping):
         raise MessageValidationError({"item": [_("Give each message as a JSON object.")]})
     unknown = [str(key) for key in item if key not in ITEM_FIELDS]
     if unknown:
         raise MessageValidationError({key: [_("This field is not known.")] for key in unknown})
+    instance = item.get("instance")
+    if instances is not None and (instance is None or isinstance(instance, str)):
+        key = (instance or "").strip()
+        if key not in instances:
+            try:
+                instances[key] = get_instance(key or None)
+            except InstanceNotFound:
+                pass  # validate() below says so, for this item
+        instance = instances.get(key, instance)
     return outbox.validate(
         item.get("to"),
         item.get("text"),
-        instance=item.get("instance"),
+        instance=instance,
         idempotency_key=item.get("idempotency_key"),
         send_after=item.get("send_after"),
         expires_at=item.get("expires_at"),
@@ -72,9 +85,10 @@ def validate_item(item: object) -> SendRequest:
 
 def check_items(items: Iterable[object]) -> list[SendRequest | MessageValidationError]:
     checked: list[SendRequest | MessageValidationError] = []
+    instances: dict[object, Instance] = {}
     for item in items:
         try:
-            checked.append(validate_item(item))
+            checked.append(validate_item(item, instances))
         except MessageValidationError as exc:
             checked.append(exc)
     return checked

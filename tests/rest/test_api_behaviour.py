@@ -162,3 +162,28 @@ def test_the_docs_page_renders_markdown_without_scripts(client):
     assert (
         'lang="pt-br"' in client.get("/api/v1/docs", HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (b'{"to": "+5521999990001", "text": "a\\u0000b"}', "text"),
+        (b'{"to": "+5521999990001", "text": "a\\udbd4b"}', "text"),
+        (b'{"to": "+5521999990001", "text": "hi", "instance": "ma\\u0000in"}', "instance"),
+        (b'{"to": "+5521999990001", "text": "hi", "expires_at": ""}', "expires_at"),
+    ],
+)
+def test_text_the_database_cannot_hold_is_a_400_naming_the_field(api_client, instance, raw, field):
+    for path, body in (
+        ("/api/v1/messages", raw),
+        ("/api/v1/messages/batch", b'{"messages": [%s]}' % raw),
+    ):
+        response = post(api_client, body, path=path)
+        assert response.status_code in (400, 207), response.content
+        errors = (
+            response.json()["errors"]
+            if path.endswith("messages")
+            else response.json()["results"][0]["errors"]
+        )
+        assert set(errors) == {field}
+    assert not OutboundMessage.objects.exists()

@@ -32,6 +32,7 @@ SHAPE_MESSAGES = {
     "model_type": gettext_lazy("Give a JSON object."),
     "model_attributes_type": gettext_lazy("Give a JSON object."),
     "literal_error": gettext_lazy("Use one of: %(expected)s."),
+    "string_too_short": gettext_lazy("Enter at least %(min_length)s characters."),
     "too_short": gettext_lazy("Give at least %(min_length)s items."),
     "too_long": gettext_lazy("Give at most %(max_length)s items."),
     "greater_than_equal": gettext_lazy("Use a number of at least %(ge)s."),

@@ -155,7 +155,7 @@ def refresh_session(request: HttpRequest, slug: str) -> JsonResponse:
 @router.get(
     "/operations/{operation_id}",
     url_name="api-operation",
-    response={200: OperationSchema, 401: Error, 404: Error},
+    response={200: OperationSchema, 400: Error, 401: Error, 404: Error},
 )
 def get_operation(request: HttpRequest, operation_id: int) -> JsonResponse:
     """A session operation: poll it until `status` is `succeeded` or `failed`."""

@@ -20,7 +20,9 @@ from whatsapp.services.message_metadata import MAX_METADATA_BYTES
 from whatsapp.services.outbox import MAX_KEY_LENGTH, MAX_TEXT_LENGTH
 
 Priority = Literal["high", "normal", "low"]
-TimeText = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+TimeText = Annotated[
+    str, Field(min_length=1), WithJsonSchema({"type": "string", "format": "date-time"})
+]
 
 
 class Strict(Schema):

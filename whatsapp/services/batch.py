@@ -62,6 +62,9 @@ def validate_item(item: object, instances: dict[object, Instance] | None = None)
     unknown = [str(key) for key in item if key not in ITEM_FIELDS]
     if unknown:
         raise MessageValidationError({key: [_("This field is not known.")] for key in unknown})
+    problems = _text_problems(item)
+    if problems:
+        raise MessageValidationError(problems)
     instance = item.get("instance")
     if instances is not None and (instance is None or isinstance(instance, str)):
         key = (instance or "").strip()
@@ -81,6 +84,37 @@ def validate_item(item: object, instances: dict[object, Instance] | None = None)
         priority=item.get("priority", "normal"),
         metadata=item.get("metadata"),
     )
+
+
+TIME_FIELDS = ("send_after", "expires_at")
+
+
+def _text_problems(item: Mapping[str, object]) -> dict[str, list[str]]:
+    """Text the database cannot store (NUL, lone surrogates), and empty times, per field.
+
+    An empty `send_after` is an absent one for `send_text`'s keyword arguments, but a JSON
+    client that sends "" has sent a time that is not one.
+    """
+    problems: dict[str, list[str]] = {}
+    for field in ITEM_FIELDS:
+        value = item.get(field)
+        if not isinstance(value, str):
+            continue
+        if field in TIME_FIELDS and not value.strip():
+            problems[field] = [_("Enter a date and time in ISO 8601, e.g. 2030-01-31T14:30:00Z.")]
+        elif "\x00" in value:
+            problems[field] = [_("Text cannot contain NUL characters.")]
+        elif not _encodable(value):
+            problems[field] = [_("This text is not valid Unicode.")]
+    return problems
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, from JSON's \ud800
+        return False
+    return True
 
 
 def check_items(items: Iterable[object]) -> list[SendRequest | MessageValidationError]:

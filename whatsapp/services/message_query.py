@@ -118,7 +118,7 @@ def _filtered(
             errors["recipient"] = [str(exc)]
     for field, lookup in TIME_FILTERS:
         value = filters.get(field)
-        if value is None or value == "":
+        if value is None:
             continue
         try:
             queryset = queryset.filter(**{lookup: parse_instant(value)})

@@ -84,17 +84,19 @@ def send_text(
     arguments it raises `IdempotencyConflict`. `metadata` is a JSON object of at most 4 KB that
     comes back with the message.
     """
-    return outbox.enqueue(
-        instance,
-        to,
-        text,
-        idempotency_key=idempotency_key,
-        send_after=send_after,
-        expires_at=expires_at,
-        priority=priority,
-        metadata=metadata,
-        enqueued_by="python",
-    )
+    # The same item check as a REST message or a batch item, so each mistake gets one answer.
+    item = {
+        "to": to,
+        "text": text,
+        "instance": instance,
+        "idempotency_key": idempotency_key,
+        "send_after": send_after,
+        "expires_at": expires_at,
+        "priority": priority,
+        "metadata": metadata,
+    }
+    message, _created = outbox.enqueue_request(batch.validate_item(item), enqueued_by="python")
+    return message
 
 
 def send_many(messages: Iterable[dict[str, Any]]) -> list[ItemResult]:

@@ -36,10 +36,10 @@ def host_database() -> dict[str, str]:
     server = dict(base, NAME="postgres")
     with psycopg.connect(
         dbname="postgres",
-        user=server["USER"],
-        password=server["PASSWORD"],
-        host=server["HOST"],
-        port=server["PORT"] or 5432,
+        user=str(server["USER"]),
+        password=str(server["PASSWORD"]),
+        host=str(server["HOST"]),
+        port=str(server["PORT"] or 5432),
         autocommit=True,
     ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -83,8 +83,8 @@ def test_the_api_speaks_english_unless_asked_and_ignores_the_dashboards_cookie(
     )
     assert portuguese["Content-Language"] == "pt-br"
     assert portuguese.json()["errors"]["to"] == ["Isto não é um número de telefone."]
-    shape = post(api_client, {"to": 5, "text": "hi"}, HTTP_ACCEPT_LANGUAGE="pt-br")
-    assert shape.json()["errors"]["to"] == ["Informe isto como texto."]
+    shape = api_client.get("/api/v1/operations/abc", HTTP_ACCEPT_LANGUAGE="pt-br")
+    assert shape.json()["errors"]["operation_id"] == ["Informe um número inteiro."]
     unauthenticated = api_client.get(
         "/api/v1/messages", HTTP_AUTHORIZATION="", HTTP_ACCEPT_LANGUAGE="pt-BR"
     )

@@ -18,7 +18,11 @@ BAD = {17: {"to": "12345"}, 500: {"text": ""}, 999: {"priority": "urgent"}}
 def batch_items(n: int = 1000) -> list[dict]:
     items = []
     for i in range(n):
-        item = {"to": phone(i), "text": f"campaign {i}", "idempotency_key": f"c-{i}"}
+        item: dict[str, object] = {
+            "to": phone(i),
+            "text": f"campaign {i}",
+            "idempotency_key": f"c-{i}",
+        }
         if i % 3 == 0:
             item["metadata"] = {"customer": i}
         items.append({**item, **BAD.get(i, {})})

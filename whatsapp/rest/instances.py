@@ -108,7 +108,7 @@ def get_qr_png(request: HttpRequest, slug: str) -> HttpResponse:
     return HttpResponse(png, content_type="image/png")
 
 
-def _operate(request: HttpRequest, slug: str, kind: str, phone: str | None = None) -> JsonResponse:
+def _operate(request: HttpRequest, slug: str, kind: str, phone: object = None) -> JsonResponse:
     instance = _instance(slug)
     try:
         operation, created = session_requests.request(instance, kind, phone=phone)

@@ -14,7 +14,7 @@ from whatsapp.services.message_query import FILTERS, MAX_LIMIT, list_messages
 from .auth import caller
 from .errors import ApiError, from_validation
 from .http import takes_query
-from .schemas import Error, Message, MessageDetail, MessagePage, NewMessage, Strict
+from .schemas import Error, Message, MessageDetail, MessagePage, NewMessage, PageSize, Strict
 
 router = Router(tags=["messages"])
 ERRORS = {400: Error, 401: Error}
@@ -32,7 +32,7 @@ class MessageFilters(Strict):
     recipient: str | None = Field(None, description="A phone number, in any format `to` takes.")
     created_after: str | None = Field(None, json_schema_extra={"format": "date-time"})
     created_before: str | None = Field(None, json_schema_extra={"format": "date-time"})
-    limit: int | None = Field(None, ge=1, le=MAX_LIMIT, description="Page size, 50 by default.")
+    limit: PageSize = Field(None, description=f"Page size, 50 by default, {MAX_LIMIT} at most.")
     cursor: str | None = Field(None, description="`next_cursor` of the previous page.")
 
 

@@ -17,11 +17,35 @@ from pydantic import ConfigDict, Field, WithJsonSchema
 from whatsapp.models.message import MessageStatus
 from whatsapp.services.batch import MAX_BATCH
 from whatsapp.services.message_metadata import MAX_METADATA_BYTES
+from whatsapp.services.message_query import MAX_LIMIT
 from whatsapp.services.outbox import MAX_KEY_LENGTH, MAX_TEXT_LENGTH
 
 Priority = Literal["high", "normal", "low"]
-TimeText = Annotated[
-    str, Field(min_length=1), WithJsonSchema({"type": "string", "format": "date-time"})
+NULL = {"type": "null"}
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, NULL]}
+
+
+# Request fields whose rules the outbox checks: documented here, passed on as they came.
+# Checking types here too would answer the same mistake with other words than the Python API
+# (and stop at the first bad field); the outbox names every bad field, in both.
+PhoneText = Annotated[object, WithJsonSchema({"type": "string", "examples": ["+55 21 99999-9999"]})]
+MessageText = Annotated[
+    object, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH})
+]
+OptionalText = Annotated[object, WithJsonSchema(nullable({"type": "string"}))]
+PriorityName = Annotated[
+    object, WithJsonSchema(nullable({"enum": ["high", "normal", "low"], "default": "normal"}))
+]
+DateTime = Annotated[object, WithJsonSchema(nullable({"type": "string", "format": "date-time"}))]
+KeyText = Annotated[
+    object, WithJsonSchema(nullable({"type": "string", "maxLength": MAX_KEY_LENGTH}))
+]
+JsonObject = Annotated[object, WithJsonSchema(nullable({"type": "object"}))]
+PageSize = Annotated[
+    object, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
 ]
 
 
@@ -31,25 +55,24 @@ class Strict(Schema):
 
 
 class NewMessage(Strict):
-    to: str = Field(
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["to", "text"]})
+
+    to: PhoneText = Field(
+        None,
         description="Phone number in any common format; numbers without a country code are "
         "read in `DEFAULT_REGION`. Stored as E.164 digits.",
-        examples=["+55 21 99999-9999"],
     )
-    text: str = Field(
-        description=f"The text, 1 to {MAX_TEXT_LENGTH} characters.",
-        json_schema_extra={"minLength": 1, "maxLength": MAX_TEXT_LENGTH},
+    text: MessageText = Field(None, description=f"The text, 1 to {MAX_TEXT_LENGTH} characters.")
+    instance: OptionalText = Field(
+        None, description="Instance slug; the default instance if absent."
     )
-    instance: str | None = Field(None, description="Instance slug; the default instance if absent.")
-    priority: Priority = Field("normal", description="Higher priorities are sent first.")
-    send_after: TimeText | None = Field(None, description="Not before this time (ISO 8601).")
-    expires_at: TimeText | None = Field(None, description="Give up after this time (ISO 8601).")
-    idempotency_key: str | None = Field(
-        None,
-        description="As the `Idempotency-Key` header (the header wins when both are given).",
-        json_schema_extra={"maxLength": MAX_KEY_LENGTH},
+    priority: PriorityName = Field(None, description="Higher priorities are sent first.")
+    send_after: DateTime = Field(None, description="Not before this time (ISO 8601).")
+    expires_at: DateTime = Field(None, description="Give up after this time (ISO 8601).")
+    idempotency_key: KeyText = Field(
+        None, description="As the `Idempotency-Key` header (the header wins when both are given)."
     )
-    metadata: dict[str, Any] | None = Field(
+    metadata: JsonObject = Field(
         None,
         description=f"Your own JSON object (at most {MAX_METADATA_BYTES} bytes), returned with "
         "the message.",

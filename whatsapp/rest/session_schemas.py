@@ -11,7 +11,7 @@ from pydantic import Field
 from whatsapp.models.instance import SessionStatus
 from whatsapp.models.operation import OperationKind, OperationStatus
 
-from .schemas import Strict
+from .schemas import OptionalText, Strict
 
 
 class Operation(Schema):
@@ -66,6 +66,6 @@ class InstanceList(Schema):
 
 
 class StartSession(Strict):
-    phone: str | None = Field(
+    phone: OptionalText = Field(
         None, description="Ask for a pairing code for this number instead of a QR code."
     )

@@ -81,7 +81,7 @@ def validate_item(item: object, instances: dict[object, Instance] | None = None)
         idempotency_key=item.get("idempotency_key"),
         send_after=item.get("send_after"),
         expires_at=item.get("expires_at"),
-        priority=item.get("priority", "normal"),
+        priority="normal" if item.get("priority") is None else item.get("priority"),
         metadata=item.get("metadata"),
     )
 
@@ -96,6 +96,8 @@ def _text_problems(item: Mapping[str, object]) -> dict[str, list[str]]:
     client that sends "" has sent a time that is not one.
     """
     problems: dict[str, list[str]] = {}
+    if item.get("priority") is not None and not isinstance(item.get("priority"), str):
+        problems["priority"] = [_("Use “high”, “normal” or “low”.")]
     for field in ITEM_FIELDS:
         value = item.get(field)
         if not isinstance(value, str):

@@ -219,3 +219,10 @@ def test_the_dashboard_loads_under_the_hosts_prefix(host):
     assert stylesheet and session.get(host["base"] + stylesheet.group(1), timeout=10).ok
     messages = session.get(f"{host['base']}/whatsapp/system/whatsapp/messages/", timeout=10)
     assert messages.status_code == 200
+
+
+def test_every_setting_of_the_app_is_documented_for_hosts():
+    from whatsapp.conf import DEFAULTS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "embedding.md").read_text()
+    assert [key for key in DEFAULTS if f"`{key}`" not in doc] == []

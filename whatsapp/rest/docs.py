@@ -42,13 +42,19 @@ def _ref_name(schema: dict[str, Any]) -> str:
     return str(schema.get("$ref", "")).rpartition("/")[2]
 
 
+def _type(schema: dict[str, Any]) -> str:
+    if "type" in schema:
+        return str(schema["type"])
+    return " | ".join(_type(option) for option in schema.get("anyOf", []))
+
+
 def _parameters(operation: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "name": p["name"],
             "in": p["in"],
             "required": p.get("required", False),
-            "type": p.get("schema", {}).get("type", ""),
+            "type": _type(p.get("schema", {})),
             "description": markdown(p.get("description") or p.get("schema", {}).get("description")),
         }
         for p in operation.get("parameters", [])

@@ -1,4 +1,4 @@
-"""The Python API for application code: queue a WhatsApp message and forget about it.
+"""The Python API for application code: what the REST API does, without HTTP.
 
     from whatsapp import api
     message = api.send_text("+55 21 99999-9999", "Your order has shipped")
@@ -7,32 +7,64 @@
 `send_text` validates, inserts the row in the caller's transaction and rings the dispatcher once
 that transaction commits; a broker failure is logged, never raised (the row is safe and the beat
 dispatcher re-drives it). Bad input raises `MessageValidationError` with `.errors`
-(`{field: [reasons]}`), and nothing is written.
+(`{field: [reasons]}`), and nothing is written: the same fields, rules and reasons as the REST API
+(docs/messages.md shows both side by side).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from whatsapp.models import Instance, OutboundMessage
-from whatsapp.services import outbox
+from django.utils.translation import gettext as _
+
+from whatsapp.models import Instance, OutboundMessage, SessionOperation
+from whatsapp.models.operation import OperationKind
+from whatsapp.phones import InvalidPhone
+from whatsapp.services import batch, outbox, session_requests
+from whatsapp.services.batch import MAX_BATCH, ItemResult
+from whatsapp.services.instances import InstanceNotFound, get_instance
+from whatsapp.services.message_query import MessagePage, list_messages
 from whatsapp.services.outbox import (
     IdempotencyConflict,
     InvalidTransition,
     MessageNotFound,
     MessageValidationError,
 )
+from whatsapp.services.session_requests import SessionRequestRefused
 
 __all__ = [
+    "MAX_BATCH",
     "IdempotencyConflict",
+    "InstanceNotFound",
+    "InvalidPhone",
     "InvalidTransition",
+    "ItemResult",
     "MessageNotFound",
+    "MessagePage",
     "MessageValidationError",
+    "OperationNotFound",
+    "SessionRequestRefused",
     "cancel",
+    "close_session",
     "get",
+    "instance",
+    "instances",
+    "list_messages",
+    "logout_session",
+    "operation",
+    "qr_png",
+    "refresh_session",
+    "send_many",
     "send_text",
+    "start_session",
 ]
+
+
+class OperationNotFound(LookupError):
+    pass
 
 
 def send_text(
@@ -44,22 +76,42 @@ def send_text(
     send_after: datetime | str | None = None,
     expires_at: datetime | str | None = None,
     priority: str = "normal",
+    metadata: dict[str, Any] | None = None,
 ) -> OutboundMessage:
     """Queue a text. `instance` is a slug or row (default instance when None).
 
     The same `idempotency_key` with the same arguments returns the first message; with other
-    arguments it raises `IdempotencyConflict`.
+    arguments it raises `IdempotencyConflict`. `metadata` is a JSON object of at most 4 KB that
+    comes back with the message.
     """
-    return outbox.enqueue(
-        instance,
-        to,
-        text,
-        idempotency_key=idempotency_key,
-        send_after=send_after,
-        expires_at=expires_at,
-        priority=priority,
-        enqueued_by="python",
-    )
+    # The same item check as a REST message or a batch item, so each mistake gets one answer.
+    item = {
+        "to": to,
+        "text": text,
+        "instance": instance,
+        "idempotency_key": idempotency_key,
+        "send_after": send_after,
+        "expires_at": expires_at,
+        "priority": priority,
+        "metadata": metadata,
+    }
+    message, _created = outbox.enqueue_request(batch.validate_item(item), enqueued_by="python")
+    return message
+
+
+def send_many(messages: Iterable[dict[str, Any]]) -> list[ItemResult]:
+    """Queue up to MAX_BATCH messages, each a dict of `send_text`'s arguments (`to`, `text`, …).
+
+    Returns one ItemResult per item, in order: `.message` and `.created` (False for a replay of
+    its idempotency key), or `.error` (a MessageValidationError with `.errors`). The valid items
+    are inserted in one transaction; a bad one never stops the others.
+    """
+    items = list(messages)
+    if not items or len(items) > MAX_BATCH:
+        raise MessageValidationError(
+            {"messages": [_("Send from 1 to %(max)s messages.") % {"max": MAX_BATCH}]}
+        )
+    return batch.enqueue_many(batch.check_items(items), enqueued_by="python")
 
 
 def cancel(message_id: UUID | str) -> OutboundMessage:
@@ -70,3 +122,62 @@ def cancel(message_id: UUID | str) -> OutboundMessage:
 def get(message_id: UUID | str) -> OutboundMessage:
     """The message row; raises `MessageNotFound`."""
     return outbox.get_message(message_id)
+
+
+def instances() -> list[Instance]:
+    """Every WhatsApp number (instance), the default first."""
+    return list(Instance.objects.order_by("-is_default", "slug"))
+
+
+def instance(slug: str | None = None) -> Instance:
+    """One instance with its last known state; the default when slug is None.
+
+    Raises `InstanceNotFound`.
+    """
+    return get_instance(slug)
+
+
+def _operate(slug: str | None, kind: str, phone: str | None = None) -> SessionOperation:
+    operation, _created = session_requests.request(get_instance(slug), kind, phone=phone)
+    return operation
+
+
+def start_session(slug: str | None = None, *, phone: str | None = None) -> SessionOperation:
+    """Ask a worker to start the session (a pairing code for `phone` instead of a QR).
+
+    Returns at once with the operation (the active one when a start is already under way); poll
+    `operation(id)`. Raises `InstanceNotFound`, `SessionRequestRefused` or `InvalidPhone`.
+    """
+    return _operate(slug, OperationKind.START, phone)
+
+
+def close_session(slug: str | None = None) -> SessionOperation:
+    """Ask a worker to close the session (it can be started again without a new scan)."""
+    return _operate(slug, OperationKind.CLOSE)
+
+
+def logout_session(slug: str | None = None) -> SessionOperation:
+    """Ask a worker to log the number out (the next start needs a new scan)."""
+    return _operate(slug, OperationKind.LOGOUT)
+
+
+def refresh_session(slug: str | None = None) -> SessionOperation:
+    """Ask a worker to read the session's state from the gateway."""
+    return _operate(slug, OperationKind.REFRESH)
+
+
+def operation(operation_id: int) -> SessionOperation:
+    """A session operation; raises `OperationNotFound`."""
+    found = (
+        SessionOperation.objects.select_related("instance").filter(pk=operation_id).first()
+        if isinstance(operation_id, int) and not isinstance(operation_id, bool)
+        else None
+    )
+    if found is None:
+        raise OperationNotFound(_("There is no such operation."))
+    return found
+
+
+def qr_png(slug: str | None = None) -> bytes | None:
+    """The QR code waiting to be scanned, as PNG bytes; None when there is none."""
+    return session_requests.qr_png(get_instance(slug))

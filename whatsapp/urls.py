@@ -1,6 +1,15 @@
+"""Everything the app serves, for one `include("whatsapp.urls")` under any prefix.
+
+The dashboard and its session endpoints under `system/whatsapp/` (the previous system's paths),
+the REST API under `api/v1/`, the gateway's webhooks under `whatsapp/webhooks/`. Every link and
+every URL handed to the pages' scripts is reversed, so the include's prefix is all a host picks.
+"""
+
 from __future__ import annotations
 
+from django.contrib.auth.views import LogoutView
 from django.urls import URLPattern, include, path
+from django.views.i18n import set_language
 
 from whatsapp.views import sessions, webhooks
 
@@ -23,6 +32,10 @@ def session_patterns(suffix: str) -> list[URLPattern]:
 
 
 urlpatterns = [
+    path("", include("whatsapp.dashboard_urls")),
+    # The dashboard's own language switch and sign-out, so it needs nothing from the host's URLs.
+    path("system/whatsapp/language/", set_language, name="whatsapp-set-language"),
+    path("system/whatsapp/sign-out/", LogoutView.as_view(), name="whatsapp-logout"),
     # The previous system's paths act on the default instance; the same exist per instance.
     path("system/whatsapp/", include(session_patterns("-default"))),
     path("system/whatsapp/instances/<slug:slug>/", include(session_patterns(""))),
@@ -31,5 +44,6 @@ urlpatterns = [
         sessions.operation,
         name="whatsapp-operation",
     ),
+    path("api/v1/", include("whatsapp.rest.urls")),
     path("whatsapp/webhooks/<slug:slug>/<str:secret>/", webhooks.receive, name="whatsapp-webhook"),
 ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from importlib import metadata
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+
+from whatsapp import __version__
 
 from . import parse
 from .errors import GatewayError, ProtocolError, Rejected, ServerError
@@ -20,11 +21,7 @@ from .types import DeviceInfo, GatewayMessage, NumberStatus, SentMessage, Sessio
 
 logger = logging.getLogger("whatsapp.gateway")
 
-try:
-    _VERSION = metadata.version("leguas-whatsapp")
-except metadata.PackageNotFoundError:
-    _VERSION = "0.1.0"
-USER_AGENT = f"leguas-whatsapp/{_VERSION}"
+USER_AGENT = f"leguas-whatsapp/{__version__}"
 
 
 class GatewayClient:

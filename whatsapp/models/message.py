@@ -58,6 +58,8 @@ class OutboundMessage(models.Model):
         _("idempotency key"), max_length=200, null=True, blank=True
     )
     request_fingerprint = models.CharField(max_length=64, blank=True)
+    # The application's own JSON object (an order id, a customer id), returned with the message.
+    metadata = models.JSONField(_("metadata"), null=True, blank=True)
 
     status = models.CharField(
         _("status"), max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED

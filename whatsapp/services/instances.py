@@ -21,6 +21,11 @@ class InstanceNotFound(LookupError):
 def get_instance(slug: str | None = None) -> Instance:
     """The instance with this slug, or the default one when slug is None."""
     queryset = Instance.objects.all()
+    if slug and "\x00" in slug:
+        slug = slug.replace("\x00", "")  # PostgreSQL cannot even compare text holding NUL
+        raise InstanceNotFound(
+            _("There is no WhatsApp instance called “%(slug)s”.") % {"slug": slug}
+        )
     instance = (
         queryset.filter(slug=slug).first() if slug else queryset.filter(is_default=True).first()
     )

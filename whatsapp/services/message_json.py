@@ -54,6 +54,9 @@ def message_json(message: OutboundMessage, *, attempts: bool = False) -> dict[st
         "updated_at": _time(message.updated_at),
         "idempotency_key": message.idempotency_key,
     }
+    if message.metadata:
+        # Only when given: clients written before metadata existed see the shape they know.
+        data["metadata"] = message.metadata
     if attempts:
         data["attempt_log"] = [attempt_json(a) for a in message.attempt_log.order_by("number")]
     return data

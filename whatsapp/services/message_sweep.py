@@ -63,9 +63,14 @@ def sweep(now: datetime | None = None) -> SweepResult:
                 last_error=_("The worker sending this message stopped; checking with the gateway."),
                 updated_at=now,
             )
-            MessageAttempt.objects.filter(message_id__in=orphans, finished_at__isnull=True).update(
-                outcome="lost", finished_at=now
+            # A sender still finishing its attempt holds that row and then waits for the message
+            # row this sweep holds: skip its attempt rather than deadlock; it records its own end.
+            attempts = list(
+                MessageAttempt.objects.select_for_update(skip_locked=True)
+                .filter(message_id__in=orphans, finished_at__isnull=True)
+                .values_list("pk", flat=True)
             )
+            MessageAttempt.objects.filter(pk__in=attempts).update(outcome="lost", finished_at=now)
     result.orphaned = len(orphans)
     result.expired = expire_due(now)
     overdue = OutboundMessage.objects.filter(

@@ -30,6 +30,7 @@ from whatsapp.models.message import (
 )
 from whatsapp.phones import InvalidPhone, normalize
 from whatsapp.services.instances import InstanceNotFound, get_instance
+from whatsapp.services.message_metadata import validate_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +74,11 @@ class SendRequest:
     not_before: datetime | None
     expires_at: datetime | None
     idempotency_key: str | None
+    metadata: dict[str, Any] | None = None
 
     def fingerprint(self) -> str:
         """What makes two requests "the same" for an idempotency key."""
-        canonical = {
+        canonical: dict[str, Any] = {
             "instance": self.instance.slug,
             "to": self.recipient,
             "text": self.body,
@@ -84,6 +86,9 @@ class SendRequest:
             "send_after": self.not_before.isoformat() if self.not_before else None,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
         }
+        if self.metadata:
+            # Only when present, so fingerprints stored before metadata existed still match.
+            canonical["metadata"] = self.metadata
         raw = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(raw).hexdigest()
 
@@ -140,6 +145,7 @@ def validate(
     send_after: object = None,
     expires_at: object = None,
     priority: object = "normal",
+    metadata: object = None,
 ) -> SendRequest:
     """Check every field, then raise once with all the reasons; nothing is written."""
     errors: dict[str, list[str]] = {}
@@ -186,6 +192,7 @@ def validate(
             ]
         else:
             key = idempotency_key
+    stored_metadata = validate_metadata(metadata, errors)
     if errors or resolved is None or level is None:
         raise MessageValidationError(errors)
     return SendRequest(
@@ -196,6 +203,7 @@ def validate(
         not_before=not_before,
         expires_at=expiry,
         idempotency_key=key,
+        metadata=stored_metadata,
     )
 
 
@@ -224,6 +232,22 @@ def _replay(existing: OutboundMessage, fingerprint: str) -> OutboundMessage:
     return existing
 
 
+def new_row(request: SendRequest, fingerprint: str, enqueued_by: str) -> OutboundMessage:
+    """The unsaved row of a request (batches insert many at once)."""
+    return OutboundMessage(
+        instance=request.instance,
+        recipient=request.recipient,
+        body=request.body,
+        priority=request.priority,
+        not_before=request.not_before,
+        expires_at=request.expires_at,
+        idempotency_key=request.idempotency_key,
+        request_fingerprint=fingerprint,
+        metadata=request.metadata,
+        enqueued_by=enqueued_by[:120],
+    )
+
+
 def enqueue_request(request: SendRequest, *, enqueued_by: str = "") -> tuple[OutboundMessage, bool]:
     """Insert the message (or find the one this idempotency key made); True when created."""
     fingerprint = request.fingerprint()
@@ -234,17 +258,8 @@ def enqueue_request(request: SendRequest, *, enqueued_by: str = "") -> tuple[Out
     try:
         # A savepoint, so a lost race on the key leaves the caller's transaction usable.
         with transaction.atomic():
-            message = OutboundMessage.objects.create(
-                instance=request.instance,
-                recipient=request.recipient,
-                body=request.body,
-                priority=request.priority,
-                not_before=request.not_before,
-                expires_at=request.expires_at,
-                idempotency_key=request.idempotency_key,
-                request_fingerprint=fingerprint,
-                enqueued_by=enqueued_by[:120],
-            )
+            message = new_row(request, fingerprint, enqueued_by)
+            message.save(force_insert=True)
     except IntegrityError:
         existing = _existing(request) if request.idempotency_key else None
         if existing is None:
@@ -263,6 +278,7 @@ def enqueue(
     send_after: object = None,
     expires_at: object = None,
     priority: object = "normal",
+    metadata: object = None,
     enqueued_by: str = "",
 ) -> OutboundMessage:
     """Validate and insert one message; raises MessageValidationError (or IdempotencyConflict)."""
@@ -274,6 +290,7 @@ def enqueue(
         send_after=send_after,
         expires_at=expires_at,
         priority=priority,
+        metadata=metadata,
     )
     message, _created = enqueue_request(request, enqueued_by=enqueued_by)
     return message

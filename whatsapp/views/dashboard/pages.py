@@ -20,16 +20,17 @@ from whatsapp.views.serialize import code_json, operation_json, session_json
 
 
 def session_urls(instance: Instance) -> dict[str, str]:
-    base = reverse("dashboard-session", args=[instance.slug])
+    """Every URL the session page's script calls, reversed (the app may live under any prefix)."""
+    slug = [instance.slug]
     return {
-        "page": base,
-        "start": f"{base}start/",
-        "logout": f"{base}logout/",
-        "close": f"{base}close/",
-        "refresh": f"{base}refresh/",
-        "status": f"{base}status/",
-        "qrcode": f"{base}qrcode/",
-        "sendTest": reverse("dashboard-send-test", args=[instance.slug]),
+        "page": reverse("dashboard-session", args=slug),
+        "start": reverse("session-start", args=slug),
+        "logout": reverse("session-logout", args=slug),
+        "close": reverse("session-close", args=slug),
+        "refresh": reverse("session-refresh", args=slug),
+        "status": reverse("session-status", args=slug),
+        "qrcode": reverse("session-qrcode", args=slug),
+        "sendTest": reverse("dashboard-send-test", args=slug),
     }
 
 

@@ -1,0 +1,46 @@
+"""The one NinjaAPI: its routers, authentication, errors, language and parser."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from . import batches, errors, instances, messages
+from .auth import ApiKeyAuth
+from .http import JsonParser, api_view
+
+DESCRIPTION = """\
+Queue WhatsApp messages and follow them until they are read; manage the numbers that send them.
+
+Authenticate every call with `Authorization: Bearer <key>` (create a key with
+`manage.py whatsapp_apikey create NAME`).
+
+- **Errors** have one shape: `{"success": false, "message", "code", "errors": {field: [reasons]}}`.
+  `400` names each bad field; an unknown field or query parameter is refused, named.
+- **Language**: English, or the language asked for with `Accept-Language` (`pt-BR` available).
+- **Nothing waits on WhatsApp**: a message is stored and queued (`201`), a session operation is
+  recorded and run by a worker (`202`, then poll its `url`).
+"""
+
+
+class WhatsAppAPI(NinjaAPI):
+    def set_default_exception_handlers(self) -> None:
+        # Instead of ninja's, which turn any exception into a 500 page of their own and would
+        # hide it from the host's middleware (a database outage answered 503, for one).
+        errors.install(self)
+
+
+api = WhatsAppAPI(
+    title="leguas-whatsapp",
+    version="1",
+    description=DESCRIPTION,
+    auth=ApiKeyAuth(),
+    parser=JsonParser(),
+    urls_namespace="whatsapp-api",
+    docs_url=None,
+    openapi_url=None,
+)
+api.add_decorator(api_view, mode="view")
+# Before messages: `/messages/batch` must not be read as the message called "batch".
+api.add_router("", batches.router)
+api.add_router("", messages.router)
+api.add_router("", instances.router)

@@ -1,0 +1,127 @@
+"""The generated OpenAPI document, and a page that renders it with the app's own template.
+
+No CDN and no script: the page is HTML made on the server, descriptions rendered from Markdown
+(raw HTML in them is escaped, not passed through).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_GET
+from markdown_it import MarkdownIt
+
+from .api import api
+from .http import client_language
+
+METHODS = ("get", "post", "put", "patch", "delete")
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def document(request: HttpRequest) -> dict[str, Any]:
+    prefix = reverse("api-root")
+    schema = dict(api.get_openapi_schema(path_prefix=prefix))
+    schema["servers"] = [{"url": request.build_absolute_uri("/")}]
+    # Batch items are validated one by one (rest/schemas.py), but they are NewMessages.
+    batch = schema["components"]["schemas"]["NewBatch"]["properties"]["messages"]
+    batch["items"] = {"$ref": "#/components/schemas/NewMessage"}
+    return schema
+
+
+def markdown(text: str | None) -> SafeString:
+    return mark_safe(_markdown.render(text or ""))  # noqa: S308 - raw HTML is disabled above
+
+
+def _ref_name(schema: dict[str, Any]) -> str:
+    return str(schema.get("$ref", "")).rpartition("/")[2]
+
+
+def _type(schema: dict[str, Any]) -> str:
+    if "type" in schema:
+        return str(schema["type"])
+    return " | ".join(_type(option) for option in schema.get("anyOf", []))
+
+
+def _parameters(operation: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": p["name"],
+            "in": p["in"],
+            "required": p.get("required", False),
+            "type": _type(p.get("schema", {})),
+            "description": markdown(p.get("description") or p.get("schema", {}).get("description")),
+        }
+        for p in operation.get("parameters", [])
+    ]
+
+
+def _responses(operation: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for status, answer in operation.get("responses", {}).items():
+        content: dict[str, Any] = answer.get("content", {})
+        empty: dict[str, Any] = {}
+        media, body = next(iter(content.items()), ("", empty))
+        rows.append(
+            {
+                "status": status,
+                "description": markdown(answer.get("description")),
+                "media": media,
+                "schema": _ref_name(body.get("schema", {})),
+                "headers": sorted(answer.get("headers", {})),
+            }
+        )
+    return rows
+
+
+def _operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    operations = []
+    for path, methods in schema["paths"].items():
+        for method in METHODS:
+            operation = methods.get(method)
+            if operation is None:
+                continue
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": operation.get("summary", ""),
+                    "description": markdown(operation.get("description")),
+                    "parameters": _parameters(operation),
+                    "body_schema": _ref_name(body.get("schema", {})),
+                    "responses": _responses(operation),
+                }
+            )
+    return operations
+
+
+@require_GET
+def openapi_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(document(request), json_dumps_params={"ensure_ascii": False})
+
+
+@require_GET
+def docs(request: HttpRequest) -> HttpResponse:
+    schema = document(request)
+    schemas = [
+        {"name": name, "json": json.dumps(body, indent=2, ensure_ascii=False)}
+        for name, body in schema.get("components", {}).get("schemas", {}).items()
+    ]
+    context = {
+        "info": schema["info"],
+        "description": markdown(schema["info"].get("description")),
+        "operations": _operations(schema),
+        "schemas": schemas,
+        "openapi_url": reverse("api-openapi"),
+    }
+    language = client_language(request)
+    with translation.override(language):
+        response = render(request, "whatsapp/api_docs.html", context)
+    response["Content-Language"] = language
+    return response

@@ -1,0 +1,161 @@
+"""Pydantic schemas of messages, batches and errors: what the OpenAPI document is made from.
+
+Requests are checked here for their JSON shape only (types, unknown fields); the rules (a real
+phone number, a known instance, a future expiry) are the outbox's, shared with the Python API,
+so both answer the same reasons. Limits the outbox enforces are documented here for clients.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, WithJsonSchema
+
+from whatsapp.models.message import MessageStatus
+from whatsapp.services.batch import MAX_BATCH
+from whatsapp.services.message_metadata import MAX_METADATA_BYTES
+from whatsapp.services.message_query import MAX_LIMIT
+from whatsapp.services.outbox import MAX_KEY_LENGTH, MAX_TEXT_LENGTH
+
+Priority = Literal["high", "normal", "low"]
+NULL = {"type": "null"}
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, NULL]}
+
+
+# Request fields whose rules the outbox checks: documented here, passed on as they came.
+# Checking types here too would answer the same mistake with other words than the Python API
+# (and stop at the first bad field); the outbox names every bad field, in both.
+PhoneText = Annotated[object, WithJsonSchema({"type": "string", "examples": ["+55 21 99999-9999"]})]
+MessageText = Annotated[
+    object, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH})
+]
+OptionalText = Annotated[object, WithJsonSchema(nullable({"type": "string"}))]
+PriorityName = Annotated[
+    object, WithJsonSchema(nullable({"enum": ["high", "normal", "low"], "default": "normal"}))
+]
+DateTime = Annotated[object, WithJsonSchema(nullable({"type": "string", "format": "date-time"}))]
+KeyText = Annotated[
+    object, WithJsonSchema(nullable({"type": "string", "maxLength": MAX_KEY_LENGTH}))
+]
+JsonObject = Annotated[object, WithJsonSchema(nullable({"type": "object"}))]
+PageSize = Annotated[
+    object, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
+]
+
+
+class Strict(Schema):
+    # An unknown field is refused, named: a misspelt `send_afer` must not send at once.
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewMessage(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["to", "text"]})
+
+    to: PhoneText = Field(
+        None,
+        description="Phone number in any common format; numbers without a country code are "
+        "read in `DEFAULT_REGION`. Stored as E.164 digits.",
+    )
+    text: MessageText = Field(None, description=f"The text, 1 to {MAX_TEXT_LENGTH} characters.")
+    instance: OptionalText = Field(
+        None, description="Instance slug; the default instance if absent."
+    )
+    priority: PriorityName = Field(None, description="Higher priorities are sent first.")
+    send_after: DateTime = Field(None, description="Not before this time (ISO 8601).")
+    expires_at: DateTime = Field(None, description="Give up after this time (ISO 8601).")
+    idempotency_key: KeyText = Field(
+        None, description="As the `Idempotency-Key` header (the header wins when both are given)."
+    )
+    metadata: JsonObject = Field(
+        None,
+        description=f"Your own JSON object (at most {MAX_METADATA_BYTES} bytes), returned with "
+        "the message.",
+    )
+
+
+class Attempt(Schema):
+    number: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    outcome: str
+    http_status: int | None
+    duration_ms: int | None
+    error: str
+
+
+class Message(Schema):
+    id: UUID
+    instance: str
+    to: str = Field(description="E.164 digits, no `+`.")
+    text: str
+    status: MessageStatus
+    priority: Priority
+    attempts: int
+    send_after: datetime | None
+    expires_at: datetime | None
+    gateway_message_id: str | None
+    ack: int | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    read_at: datetime | None
+    failed_at: datetime | None
+    last_error: str
+    created_at: datetime
+    updated_at: datetime
+    idempotency_key: str | None
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Present when the message was given metadata."
+    )
+
+
+class MessageDetail(Message):
+    attempt_log: list[Attempt]
+
+
+class MessagePage(Schema):
+    results: list[Message]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end.")
+
+
+class Error(Schema):
+    success: Literal[False]
+    message: str = Field(description="The first reason, ready to show.")
+    code: str = Field(description="Stable: `invalid`, `bad_request`, `not_found`, …")
+    errors: dict[str, list[str]] = Field(description="Each bad field with its reasons.")
+
+
+class NewBatch(Strict):
+    # Items are objects here; their fields are judged one item at a time, so that a bad item gets
+    # its errors in place instead of failing the batch. The document points items at NewMessage.
+    messages: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"1 to {MAX_BATCH} messages, each as for `POST /messages`.",
+    )
+
+
+class BatchAccepted(Schema):
+    index: int
+    ok: Literal[True]
+    replayed: bool = Field(description="True when its idempotency key had made it before.")
+    message: Message
+
+
+class BatchRejected(Schema):
+    index: int
+    ok: Literal[False]
+    code: str = Field(description="`invalid`, or `idempotency_conflict`.")
+    errors: dict[str, list[str]]
+
+
+class BatchResult(Schema):
+    results: list[BatchAccepted | BatchRejected] = Field(description="One per item, in order.")
+    created: int
+    replayed: int
+    rejected: int

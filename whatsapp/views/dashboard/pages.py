@@ -14,22 +14,22 @@ from django.views.decorators.http import require_http_methods
 from whatsapp.forms import InstanceSettingsForm
 from whatsapp.models import Instance, SessionOperation
 from whatsapp.models.operation import ACTIVE_STATUSES
+from whatsapp.services import outage
 from whatsapp.views.dashboard.common import can_operate, instance_or_404, page, page_context
 from whatsapp.views.dashboard.strings import session_strings
 from whatsapp.views.serialize import code_json, operation_json, session_json
 
 
 def session_urls(instance: Instance) -> dict[str, str]:
-    base = reverse("dashboard-session", args=[instance.slug])
+    """Every URL the page script calls, reversed here: the app may be mounted under any prefix."""
+    slug = [instance.slug]
     return {
-        "page": base,
-        "start": f"{base}start/",
-        "logout": f"{base}logout/",
-        "close": f"{base}close/",
-        "refresh": f"{base}refresh/",
-        "status": f"{base}status/",
-        "qrcode": f"{base}qrcode/",
-        "sendTest": reverse("dashboard-send-test", args=[instance.slug]),
+        "page": reverse("dashboard-session", args=slug),
+        **{
+            action: reverse(f"session-{action}", args=slug)
+            for action in ("start", "logout", "close", "refresh", "status", "qrcode")
+        },
+        "sendTest": reverse("dashboard-send-test", args=slug),
     }
 
 
@@ -71,6 +71,7 @@ def session_page(request: HttpRequest, slug: str | None = None) -> HttpResponse:
         **page_context(request, "session", instance),
         "form": form,
         "settings_open": settings_open,
+        "outage": outage.describe(instance),
         "initial": initial_state(request, instance),
     }
     status = 400 if form.errors else 200

@@ -165,6 +165,7 @@ async function pollOnce() {
     state.updatedAt = new Date();
     clearError({ pollOnly: true });
     clearStaleError();
+    if (startWhenReachable && !state.session.outage) autoStart();
   } catch (error) {
     showError(describe(error), { fromPoll: true });
   }
@@ -172,9 +173,14 @@ async function pollOnce() {
   redraw();
 }
 
+// Set at page load; a page opened during a gateway outage starts once the gateway is back.
+let startWhenReachable = true;
+
 function autoStart() {
   const s = state.session;
-  if (!state.canOperate || !state.configured || !s.enabled || s.outage) return;
+  if (!state.canOperate || !state.configured || !s.enabled) return;
+  if (s.outage) return; // nothing can start now: try again once the gateway answers
+  startWhenReachable = false;
   if (s.status !== "CLOSED" || activeOp("start")) return;
   if (state.method === "code") return; // the form asks for the phone first
   operate("start");
@@ -195,6 +201,7 @@ const poller = new Poller(pollOnce, {
   isBusy: () =>
     !!activeOp() ||
     CHANGING.includes(state.session.status) ||
+    !!state.session.outage || // see the gateway come back soon after it does
     detailsPending() ||
     testMessage.isBusy(),
 });

@@ -58,7 +58,9 @@ def test_from_the_qr_a_pairing_code_can_be_chosen_and_back(page, sim, instance):
 
     progress = page.locator('[data-block="progress"]')
     expect(progress).to_contain_text("descartar o QR code")
-    expect(page.locator(CODE)).to_have_text(re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$"), timeout=SWITCH)
+    expect(page.locator(CODE)).to_have_text(
+        re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$"), timeout=SWITCH
+    )
     expect(page.locator("[data-error]")).to_be_hidden()
     instance.refresh_from_db()
     assert instance.pairing_code and instance.pairing_code in page.locator(CODE).inner_text()

@@ -37,9 +37,9 @@ def test_one_term_per_thing_in_both_languages(page, instance, language, service_
     settings = page.locator("#settings")
     expect(settings.locator("summary .badge")).to_have_text(service_on)
     settings.locator("summary").click()
-    expect(settings.locator("label.toggle", has=page.locator("[data-enabled-toggle]"))).to_have_text(
-        service_on
-    )
+    expect(
+        settings.locator("label.toggle", has=page.locator("[data-enabled-toggle]"))
+    ).to_have_text(service_on)
     page.goto("/system/whatsapp/messages/")
     expect(page.locator("[data-message] summary")).to_contain_text(attempts)
 

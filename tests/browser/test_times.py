@@ -48,9 +48,7 @@ def text(locator) -> str:
 def test_every_page_shows_a_time_in_the_readers_zone_and_language(
     browser, live_server, instance, locale
 ):
-    context = browser.new_context(
-        base_url=live_server.url, locale=locale, timezone_id="Asia/Tokyo"
-    )
+    context = browser.new_context(base_url=live_server.url, locale=locale, timezone_id="Asia/Tokyo")
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     expect.set_options(timeout=WAIT_MS)

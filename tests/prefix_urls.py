@@ -11,14 +11,18 @@ from whatsapp.views import webhooks
 from whatsapp.views.health import healthz
 from whatsapp.views.home import home
 
-urlpatterns = [
-    # The host's own pages stay at its root.
+# The host's own pages stay at its root.
+host_pages = [
     path("", home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+]
+
+urlpatterns = [
+    *host_pages,
     # The app, one level down.
     path("ops/", include("whatsapp.dashboard_urls")),
     path("ops/", include("whatsapp.urls")),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from tests.prefix_urls import urlpatterns as prefixed
+from tests.prefix_urls import host_pages
 
 urlpatterns = [
-    *[p for p in prefixed if not str(p.pattern).startswith("ops/")],
+    *host_pages,
     path("ops/", include("whatsapp.dashboard_urls")),
     path("gateway-side/", include("whatsapp.urls")),
 ]

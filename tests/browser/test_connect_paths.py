@@ -117,3 +117,26 @@ def test_an_error_banner_leaves_when_the_state_it_was_about_has_changed(page, si
 
     expect(page.locator(QR)).to_be_visible(timeout=SWITCH)
     expect(error).to_be_hidden()
+
+
+def test_on_a_phone_the_confirm_dialog_keeps_a_margin(browser, live_server, sim, instance):
+    context = browser.new_context(
+        base_url=live_server.url, locale="pt-BR", viewport={"width": 375, "height": 740}
+    )
+    page = context.new_page()
+    try:
+        login(page)
+        expect(page.locator("[data-qr-img]")).to_be_visible()
+        sim.scan(instance.session_name)
+        expect(page.locator("#session-info")).to_be_visible()
+        page.click('#actions [data-action="close"]')
+        dialog = page.locator("dialog[data-confirm]")
+        expect(dialog).to_be_visible()
+        box = dialog.bounding_box()
+        assert box["x"] >= 12 and box["x"] + box["width"] <= 375 - 12, box
+        # Its buttons fit inside it.
+        for button in dialog.locator("button").all():
+            inner = button.bounding_box()
+            assert inner["x"] >= box["x"] and inner["x"] + inner["width"] <= box["x"] + box["width"]
+    finally:
+        context.close()

@@ -75,3 +75,12 @@ def test_no_outage_when_the_gateway_answered():
     instance = down("refused")
     instance.gateway_error = ""
     assert outage.describe(instance) is None
+
+
+def test_the_gateways_own_words_are_shown_only_when_it_answered():
+    refused = down("refused")
+    refused.last_error = "the gateway refused the connection"
+    assert outage.describe(refused).gateway_said == ""
+    http = down("http")
+    http.last_error = "Error starting session"
+    assert outage.describe(http).gateway_said == "Error starting session"

@@ -203,7 +203,7 @@ def test_uptime_says_over_what_span_it_was_measured(operator_client, instance, w
     body = response.content.decode()
     assert 'data-uptime-span="24h">measured over 2 minutes of samples in the last 24 hours' in body
     response = operator_client.get("/system/whatsapp/health/", HTTP_ACCEPT_LANGUAGE="pt-br")
-    assert "medido em 2 minutos de amostras" in response.content.decode()
+    assert "medido em 2 minutos de amostras das últimas 24 horas" in response.content.decode()
 
 
 def test_the_health_chart_counts_messages_per_day(operator_client, instance):

@@ -108,6 +108,9 @@ REASONS: dict[str, tuple[Any, Any, Any, tuple[Any, ...]]] = {
         ),
     ),
 }
+# Reasons for which the gateway did answer, so its own message is worth showing.
+ANSWERED = ("http", "protocol")
+
 OTHER = (
     ANSWERS_ERRORS,
     _("gateway error"),
@@ -126,7 +129,9 @@ class Outage:
     waiting: int
     waiting_text: str
     checks: list[str]
-    last_error: str
+    # The gateway's own words, when it answered at all (an HTTP or protocol error): in its
+    # language, so only shown there; for a connection that failed the detail above says it all.
+    gateway_said: str
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -138,7 +143,7 @@ class Outage:
             "waiting": self.waiting,
             "waiting_text": self.waiting_text,
             "checks": self.checks,
-            "last_error": self.last_error or None,
+            "gateway_said": self.gateway_said or None,
         }
 
 
@@ -179,7 +184,7 @@ def describe(instance: Instance) -> Outage | None:
         waiting=waiting,
         waiting_text=waiting_text(waiting),
         checks=[str(check) for check in checks],
-        last_error=instance.last_error,
+        gateway_said=instance.last_error if instance.gateway_error in ANSWERED else "",
     )
 
 

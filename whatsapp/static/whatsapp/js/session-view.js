@@ -164,7 +164,8 @@ function drawOutage(root, session) {
   setText(slot("since"), formatTime(outage.since));
   setText(slot("reason"), `(${outage.reason_label})`);
   setText(slot("waiting"), outage.waiting_text);
-  setText(slot("last-error"), outage.last_error || "");
+  show(slot("gateway-said"), !!outage.gateway_said);
+  setText($(slot("gateway-said"), "span"), outage.gateway_said || "");
   fillChecks(slot("checks"), outage.checks || []);
 }
 

@@ -7,15 +7,20 @@ start instead of silently falling back to a default.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+
+# What the last `make run` chose (broker, gateway, DEBUG…), under the var directory.
+LOCAL_RUN_ENV = "local-run.env"
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    # Empty counts as unset, as for the other readers: `NAME=` in .env keeps the default.
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -69,4 +74,35 @@ def env_secret(name: str, default: str = "") -> str:
             raise ImproperlyConfigured(
                 f"{name}_FILE points at {path!r}, which cannot be read: {exc.strerror}"
             ) from None
-    return os.environ.get(name, default)
+    return os.environ.get(name) or default
+
+
+def var_dir(base_dir: Path) -> Path:
+    """Where SQLite, the embedded broker, Redis data and the local run's files live."""
+    return Path(os.environ.get("LEGUAS_VAR_DIR") or base_dir / "var")
+
+
+def load_env_files(base_dir: Path) -> list[Path]:
+    """Read `.env`, then what the last `make run` chose; the real environment wins over both.
+
+    The one loader of `manage.py` and `make run`, so a command typed beside a local run talks to
+    the same database, broker and gateway without extra variables. `LEGUAS_ENV_FILE` names
+    another `.env`; set to an empty value it turns both files off (the test suite does, so a
+    developer's `.env` never leaks into it).
+    """
+    from dotenv import load_dotenv
+
+    chosen = os.environ.get("LEGUAS_ENV_FILE")
+    if chosen == "":
+        return []
+    loaded = []
+    dotenv = Path(chosen) if chosen else base_dir / ".env"
+    if dotenv.is_file():
+        load_dotenv(dotenv, override=False)
+        loaded.append(dotenv)
+    # Read after .env, which may have moved the var directory.
+    local_run = var_dir(base_dir) / LOCAL_RUN_ENV
+    if local_run.is_file():
+        load_dotenv(local_run, override=False)
+        loaded.append(local_run)
+    return loaded

@@ -8,11 +8,11 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from leguas.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+from leguas.env import env_bool, env_float, env_int, env_list, env_secret, env_str, var_dir
 from whatsapp.queues import CELERY_QUEUES, TASK_ROUTES, QueueTimeLimits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("LEGUAS_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR = var_dir(BASE_DIR)
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -79,6 +79,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves the web process, three workers and beat at once. WAL lets
+    # readers go on while one writes; IMMEDIATE takes the write lock at BEGIN, so a transaction
+    # waits for it (up to `timeout` seconds) instead of failing with "database is locked" when it
+    # tries to upgrade a read lock that another writer already holds.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
+# A developer's .env (and what their `make run` chose) stays out of the suite.
+export LEGUAS_ENV_FILE=
 
 scripts/services.sh
 [ -x scripts/browser.sh ] && scripts/browser.sh

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from leguas.env import env_bool, env_int, env_list, env_secret
+from leguas.env import env_bool, env_int, env_list, env_secret, env_str, load_env_files
 
 
 def test_env_bool_rejects_anything_but_true_or_false(monkeypatch):
@@ -36,3 +38,36 @@ def test_env_secret_reads_the_file_variant_without_leaking_it(monkeypatch, tmp_p
     with pytest.raises(ImproperlyConfigured) as info:
         env_secret("TOKEN")
     assert "s3cr3t" not in str(info.value)
+
+
+def test_env_str_treats_an_empty_value_as_unset(monkeypatch):
+    monkeypatch.setenv("NAME", "")
+    assert env_str("NAME", "fallback") == "fallback"
+
+
+def test_dotenv_then_the_local_runs_choices_with_the_environment_winning(monkeypatch, tmp_path):
+    var = tmp_path / "var"
+    var.mkdir()
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"LEGUAS_VAR_DIR={var}\nWEB_PORT=8100\nFROM_BOTH=dotenv\n")
+    (var / "local-run.env").write_text("DEBUG=true\nFROM_BOTH=local\nWEB_PORT=9999\n")
+    names = ("LEGUAS_VAR_DIR", "WEB_PORT", "FROM_BOTH", "DEBUG")
+    # A private copy: what the files set must not leak into later tests.
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if k not in names})
+    monkeypatch.setenv("LEGUAS_ENV_FILE", str(dotenv))
+    monkeypatch.setenv("DEBUG", "false")  # the real environment wins over both files
+
+    loaded = load_env_files(tmp_path)
+
+    assert loaded == [dotenv, var / "local-run.env"]
+    assert os.environ["WEB_PORT"] == "8100"
+    assert os.environ["FROM_BOTH"] == "dotenv"
+    assert os.environ["DEBUG"] == "false"
+
+
+def test_an_empty_leguas_env_file_turns_the_files_off(monkeypatch, tmp_path):
+    (tmp_path / ".env").write_text("SHOULD_NOT_LOAD=1\n")
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    monkeypatch.setenv("LEGUAS_ENV_FILE", "")
+    assert load_env_files(tmp_path) == []
+    assert "SHOULD_NOT_LOAD" not in os.environ

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 
-from worker.localrun import build_plan, choose_broker
+import pytest
+
+from worker.localrun import build_plan, busy_ports, choose_broker, write_chosen
 
 
 def free_port() -> int:
@@ -55,3 +57,37 @@ def test_without_a_gateway_url_it_runs_the_simulator(tmp_path):
     plan = build_plan({"LEGUAS_VAR_DIR": str(tmp_path)})
     assert "whatsapp.simulator" in plan.processes["simulator"]
     assert plan.env["WPPCONNECT_URL"] == "http://127.0.0.1:21465"
+
+
+def test_the_local_run_keeps_to_its_own_redis_databases(tmp_path):
+    plan = build_plan({"LEGUAS_VAR_DIR": str(tmp_path), "WPPCONNECT_URL": "http://gw:21465"})
+    if plan.env["CELERY_BROKER_URL"].startswith("redis://"):
+        assert plan.env["CELERY_BROKER_URL"].endswith("/2")
+        assert plan.env["CACHE_URL"].endswith("/3")
+
+
+def test_a_taken_port_is_named_with_its_variable(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        plan = build_plan({"LEGUAS_VAR_DIR": str(tmp_path), "FLOWER_PORT": str(port)})
+        [sentence] = busy_ports(plan)
+    assert f"Port {port} is already in use" in sentence
+    assert f"FLOWER_PORT={port + 1}" in sentence
+    assert busy_ports(plan) == []
+
+
+def test_a_port_that_is_not_a_number_is_refused_with_its_name(tmp_path):
+    with pytest.raises(SystemExit, match="WEB_PORT must be a port number"):
+        build_plan({"LEGUAS_VAR_DIR": str(tmp_path), "WEB_PORT": "80a"})
+
+
+def test_what_the_run_chose_is_written_for_manage_py(tmp_path):
+    plan = build_plan({"LEGUAS_VAR_DIR": str(tmp_path)})
+    path = write_chosen(plan)
+    text = path.read_text()
+    assert path == tmp_path / "local-run.env"
+    assert "DEBUG=true" in text
+    assert f"WPPCONNECT_URL={plan.env['WPPCONNECT_URL']}" in text
+    assert f"CELERY_BROKER_URL={plan.env['CELERY_BROKER_URL']}" in text

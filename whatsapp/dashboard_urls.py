@@ -10,6 +10,7 @@ urlpatterns = [
     path("system/whatsapp/", pages.session_page, name="dashboard"),
     path("system/whatsapp/instances/<slug:slug>/", pages.session_page, name="dashboard-session"),
     path("system/whatsapp/messages/", messages.messages_page, name="dashboard-messages"),
+    path("system/whatsapp/messages/rows/", messages.message_rows, name="dashboard-messages-rows"),
     path(
         "system/whatsapp/messages/<uuid:message_id>/status/",
         messages.message_status,

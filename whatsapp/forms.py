@@ -59,7 +59,7 @@ class InstanceSettingsForm(forms.ModelForm):
         ]
         labels = {
             "session_name": _("Session name"),
-            "enabled": _("Service enabled"),
+            "enabled": _("Service on"),
             "auto_reconnect": _("Reconnect automatically"),
             "min_gap_seconds": _("Minimum gap between sends (s)"),
             "max_gap_seconds": _("Maximum gap between sends (s)"),

@@ -1,9 +1,12 @@
 """`make run`: every process of the product on one machine, with embedded fallbacks.
 
-Redis: the one at CELERY_BROKER_URL if it answers; else a `redis-server` started under var/ if one
-is on PATH; else kombu's SQLAlchemy transport on a SQLite file. The gateway: WPPCONNECT_URL if
-set, else the project's simulator. Ctrl-C stops every process started here (honcho kills each
-process group).
+Settings come from the environment, then `.env`, then what the previous run chose (one loader,
+`leguas.env.load_env_files`, shared with `manage.py`). Redis: the one at CELERY_BROKER_URL if it
+answers (by default the local Redis, databases 2 and 3, so nothing else kept in database 0 or 1
+is touched); else a `redis-server` started under var/ if one is on PATH; else kombu's SQLAlchemy
+transport on a SQLite file. The gateway: WPPCONNECT_URL if set, else the project's simulator.
+Ports that are taken are refused before anything starts. The processes run under
+`worker.supervisor`: one that exits is restarted, the others keep running; Ctrl-C stops them all.
 """
 
 from __future__ import annotations
@@ -18,10 +21,24 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+# The local run's own Redis databases: 2 for the broker (and opted-in results), 3 for the cache.
+DEFAULT_BROKER = "redis://127.0.0.1:6379/2"
+DEFAULT_CACHE_DB = 3
 SIMULATOR_PORT = 21465
 WEB_PORT = 8000
 FLOWER_PORT = 5555
+CONTROL = f"{Path(sys.executable).name} scripts/run.py"
+# What the run chose, for `manage.py` beside it (read by leguas.env.load_env_files).
+CHOSEN = (
+    "DEBUG",
+    "LEGUAS_VAR_DIR",
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
+    "WPPCONNECT_URL",
+    "WPPCONNECT_SECRET_KEY",
+    "WHATSAPP_PUBLIC_URL",
+)
 
 
 @dataclass
@@ -29,6 +46,8 @@ class Plan:
     env: dict[str, str]
     processes: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # (variable, port) pairs this run will listen on; checked before anything starts.
+    ports: list[tuple[str, int]] = field(default_factory=list)
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -39,18 +58,46 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        # As the servers themselves bind: only a listening program makes the port busy.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def busy_ports(plan: Plan) -> list[str]:
+    """A sentence for each port this run needs that another program already holds."""
+    return [
+        f"Port {port} is already in use by another program, so {variable}={port} cannot be "
+        f"served. Stop that program, or choose another port: put {variable}={port + 1} in .env "
+        f"(or run `{variable}={port + 1} make run`)."
+        for variable, port in plan.ports
+        if not port_free(port)
+    ]
+
+
+def _cache_next_to(broker: str) -> str:
+    base, _sep, _db = broker.rpartition("/")
+    return f"{base}/{DEFAULT_CACHE_DB}"
+
+
 def choose_broker(env: dict[str, str], var_dir: Path, redis_server: str | None) -> Plan:
     """Decide where the broker comes from. Pure apart from probing the port."""
     plan = Plan(env=dict(env))
     url = env.get("CELERY_BROKER_URL") or DEFAULT_BROKER
     parsed = urlparse(url)
-    if parsed.scheme not in ("redis", "rediss"):
-        plan.env["CELERY_BROKER_URL"] = url
-        return plan
-    host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
     plan.env["CELERY_BROKER_URL"] = url
+    if parsed.scheme not in ("redis", "rediss"):
+        return plan
+    if not env.get("CELERY_BROKER_URL") and not env.get("CACHE_URL"):
+        plan.env["CACHE_URL"] = _cache_next_to(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
     if port_open(host, port):
-        plan.notes.append(f"Broker: the Redis already running at {host}:{port}.")
+        plan.notes.append(f"Broker: the Redis already running at {host}:{port} ({url}).")
         return plan
     if redis_server and host in ("127.0.0.1", "localhost"):
         data = var_dir / "redis"
@@ -61,9 +108,8 @@ def choose_broker(env: dict[str, str], var_dir: Path, redis_server: str | None) 
         )
         plan.notes.append(f"Broker: starting redis-server on {host}:{port} (data in {data}).")
         return plan
-    broker = f"sqla+sqlite:///{var_dir / 'celery-broker.sqlite3'}"
-    plan.env["CELERY_BROKER_URL"] = broker
-    plan.env.setdefault("CACHE_URL", f"file://{var_dir / 'cache'}")
+    plan.env["CELERY_BROKER_URL"] = f"sqla+sqlite:///{var_dir / 'celery-broker.sqlite3'}"
+    plan.env["CACHE_URL"] = env.get("CACHE_URL") or f"file://{var_dir / 'cache'}"
     plan.notes.append(
         f"Broker: no Redis at {host}:{port} and no redis-server on PATH; using the embedded "
         "SQLite broker. Flower's worker view needs Redis: install redis-server for it."
@@ -71,19 +117,33 @@ def choose_broker(env: dict[str, str], var_dir: Path, redis_server: str | None) 
     return plan
 
 
+def _port(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name) or str(default)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SystemExit(f"error: {name} must be a port number (1-65535), not {raw!r}.")
+    return int(raw)
+
+
 def build_plan(env: dict[str, str]) -> Plan:
-    var_dir = Path(env.get("LEGUAS_VAR_DIR", BASE_DIR / "var"))
+    var_dir = Path(env.get("LEGUAS_VAR_DIR") or BASE_DIR / "var")
     var_dir.mkdir(parents=True, exist_ok=True)
-    env = {**env, "DEBUG": env.get("DEBUG", "true"), "PYTHONUNBUFFERED": "1"}
+    env = {**env, "DEBUG": env.get("DEBUG") or "true", "PYTHONUNBUFFERED": "1"}
+    env["LEGUAS_VAR_DIR"] = str(var_dir)
     plan = choose_broker(env, var_dir, shutil.which("redis-server"))
     py = sys.executable
-    web_port = int(env.get("WEB_PORT") or WEB_PORT)
-    flower_port = int(env.get("FLOWER_PORT") or FLOWER_PORT)
-    sim_port = int(env.get("SIMULATOR_PORT") or SIMULATOR_PORT)
-    plan.env.setdefault("WHATSAPP_PUBLIC_URL", f"http://127.0.0.1:{web_port}")
+    web_port = _port(env, "WEB_PORT", WEB_PORT)
+    flower_port = _port(env, "FLOWER_PORT", FLOWER_PORT)
+    plan.ports += [("WEB_PORT", web_port), ("FLOWER_PORT", flower_port)]
+    plan.env["WHATSAPP_PUBLIC_URL"] = (
+        env.get("WHATSAPP_PUBLIC_URL") or f"http://127.0.0.1:{web_port}"
+    )
     if not env.get("WPPCONNECT_URL"):
+        sim_port = _port(env, "SIMULATOR_PORT", SIMULATOR_PORT)
+        plan.ports.append(("SIMULATOR_PORT", sim_port))
         plan.env["WPPCONNECT_URL"] = f"http://127.0.0.1:{sim_port}"
-        plan.env.setdefault("WPPCONNECT_SECRET_KEY", "THISISMYSECURETOKEN")
+        plan.env["WPPCONNECT_SECRET_KEY"] = (
+            env.get("WPPCONNECT_SECRET_KEY") or "THISISMYSECURETOKEN"
+        )
         plan.processes["simulator"] = (
             f"{py} -m whatsapp.simulator --host 127.0.0.1 --port {sim_port}"
         )
@@ -107,29 +167,105 @@ def build_plan(env: dict[str, str]) -> Plan:
     return plan
 
 
+def write_chosen(plan: Plan) -> Path:
+    """Record what this run chose, so `manage.py` beside it needs no variables."""
+    path = Path(plan.env["LEGUAS_VAR_DIR"]) / "local-run.env"
+    lines = [
+        "# Written by `make run` at each start: what it chose. manage.py reads it after .env,",
+        "# so commands act on the local run; the environment and .env win over it.",
+    ]
+    lines += [f"{name}={plan.env[name]}" for name in CHOSEN if plan.env.get(name)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def manage(args: list[str], env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
 
-def main() -> int:
-    from honcho.manager import Manager
+def run() -> int:
+    from worker.supervisor import Supervisor
 
     plan = build_plan(dict(os.environ))
+    busy = busy_ports(plan)
+    if busy:
+        for sentence in busy:
+            print(f"error: {sentence}", file=sys.stderr)
+        return 2
     for note in plan.notes:
         print(f"==> {note}")
-    manager = Manager()
+    write_chosen(plan)
     try:
         manage(["migrate", "--no-input"], plan.env)
         manage(["ensure_admin"], plan.env)
-        if (BASE_DIR / "whatsapp" / "management" / "commands" / "whatsapp_bootstrap.py").exists():
-            manage(["whatsapp_bootstrap"], plan.env)
+        manage(["whatsapp_bootstrap"], plan.env)
     except subprocess.CalledProcessError as exc:
         print(f"error: setup step failed (exit {exc.returncode}); see above.", file=sys.stderr)
         return 1
-    # Redis first: workers wait for it at start (broker_connection_retry_on_startup).
-    for name, command in plan.processes.items():
-        manager.add_process(name, command, env=plan.env, cwd=str(BASE_DIR))
-    web, flower = plan.env.get("WEB_PORT") or WEB_PORT, plan.env.get("FLOWER_PORT") or FLOWER_PORT
+    web, flower = dict(plan.ports)["WEB_PORT"], dict(plan.ports)["FLOWER_PORT"]
     print(f"==> web http://127.0.0.1:{web}  flower http://127.0.0.1:{flower}  (Ctrl-C stops all)")
-    manager.loop()
-    return manager.returncode or 0
+    print(
+        f"==> A process that exits is restarted. One at a time, from another terminal: "
+        f"{CONTROL} stop|start|restart NAME, or {CONTROL} status "
+        f"(names: {', '.join(plan.processes)})."
+    )
+    supervisor = Supervisor(
+        plan.processes,
+        env=plan.env,
+        cwd=str(BASE_DIR),
+        run_dir=run_dir(plan.env),
+        control_hint=CONTROL,
+    )
+    return supervisor.loop()
+
+
+def run_dir(env: dict[str, str]) -> Path:
+    return Path(env.get("LEGUAS_VAR_DIR") or BASE_DIR / "var") / "run"
+
+
+def control(action: str, names: list[str]) -> int:
+    """`run.py stop|start|restart NAME…` and `run.py status`, beside a running `make run`."""
+    from worker.supervisor import read_state, send_request
+
+    where = run_dir(dict(os.environ))
+    state = read_state(where)
+    if state is None or not _alive(int(state["pid"])):
+        print("error: no `make run` is running here (start it with `make run`).", file=sys.stderr)
+        return 2
+    if action == "status":
+        for name, info in state["processes"].items():
+            pid = f"pid {info['pid']}" if info["pid"] else "-"
+            print(f"{name:16} {info['state']:11} {pid:12} exits: {info['exits']}")
+        return 0
+    unknown = [n for n in names if n not in state["processes"]]
+    if unknown or not names:
+        print(
+            f"error: name one of: {', '.join(state['processes'])} (not {', '.join(unknown)}).",
+            file=sys.stderr,
+        )
+        return 2
+    for name in names:
+        send_request(where, action, name)
+        print(f"asked `make run` to {action} {name}; its output says when it is done.")
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    from leguas.env import load_env_files
+
+    load_env_files(BASE_DIR)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        return run()
+    if args[0] in ("stop", "start", "restart", "status"):
+        return control(args[0], args[1:])
+    print(f"usage: {CONTROL} [stop|start|restart NAME… | status]", file=sys.stderr)
+    return 2

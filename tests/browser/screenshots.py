@@ -125,7 +125,7 @@ def recent_messages(instance) -> None:
             )
 
 
-def test_screenshots(page, live, sim, make_instance, operator):
+def test_screenshots(page, browser, live_server, live, sim, make_instance, operator):
     instance = make_instance("principal", name="Leguas Entregas", min_gap_seconds=0)
     make_instance("suporte", default=False, name="Suporte")
 
@@ -148,6 +148,36 @@ def test_screenshots(page, live, sim, make_instance, operator):
     page.wait_for_load_state()
     expect(page.locator("#session-info")).to_be_visible()
     shot(page, "session-connected-pt")
+
+    # A phone-sized session page, connected.
+    phone = browser.new_context(
+        base_url=live_server.url,
+        locale="pt-BR",
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+    )
+    small = phone.new_page()
+    login(small)
+    expect(small.locator("#session-info")).to_be_visible()
+    small.wait_for_timeout(300)
+    small.screenshot(path=str(OUT / "session-phone-pt.png"), full_page=True)
+    phone.close()
+
+    # The gateway stops answering: the outage, explained.
+    sim.refuse(120)
+    try:
+        expect(page.locator("#outage")).to_be_visible(timeout=60_000)
+        expect(page.locator('[data-outage="reason"]')).to_contain_text("recusada", timeout=60_000)
+        shot(page, "session-outage-pt")
+        page.select_option("#language-select", "en")
+        page.wait_for_load_state()
+        expect(page.locator("#outage")).to_be_visible()
+        shot(page, "session-outage-en")
+        page.select_option("#language-select", "pt-br")
+        page.wait_for_load_state()
+    finally:
+        sim.come_back()
+    expect(page.locator("#session-info")).to_be_visible(timeout=60_000)
 
     history(instance)
     recent_messages(instance)

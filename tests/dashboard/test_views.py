@@ -182,10 +182,28 @@ def test_health_uptime_is_time_weighted_from_samples(operator_client, instance, 
         )
     response = operator_client.get("/system/whatsapp/health/")
     assert response.status_code == 200
-    assert response.context["uptime_24h"] == pytest.approx(75.0, abs=1.5)
+    assert response.context["uptime_24h"].percent == pytest.approx(75.0, abs=1.5)
     assert response.context["counts_24h"]["disconnections"] == 1
     body = response.content.decode()
     assert "<svg" in body and 'data-state="down"' in body
+
+
+def test_uptime_says_over_what_span_it_was_measured(operator_client, instance, whatsapp_conf):
+    whatsapp_conf.HEALTH_INTERVAL = 30
+    now = timezone.now()
+    # Two minutes of samples: a percentage, but not one "over 24 hours".
+    for n in range(5):
+        HealthSample.objects.create(
+            instance=instance,
+            at=now - timedelta(seconds=30 * (4 - n)),
+            status="CONNECTED",
+            connected=n != 2,
+        )
+    response = operator_client.get("/system/whatsapp/health/", HTTP_ACCEPT_LANGUAGE="en")
+    body = response.content.decode()
+    assert 'data-uptime-span="24h">measured over 2 minutes of samples in the last 24 hours' in body
+    response = operator_client.get("/system/whatsapp/health/", HTTP_ACCEPT_LANGUAGE="pt-br")
+    assert "medido em 2 minutos de amostras das últimas 24 horas" in response.content.decode()
 
 
 def test_the_health_chart_counts_messages_per_day(operator_client, instance):

@@ -176,6 +176,7 @@ def test_a_refused_connection_is_unreachable_then_it_recovers(sim, client):
     with pytest.raises(Unreachable) as info:
         client.status()
     assert info.value.delivered == "no" and not info.value.permanent
+    assert info.value.reason == "refused", info.value
     time.sleep(1.3)
     assert client.status().status == "CLOSED"
 

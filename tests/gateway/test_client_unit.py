@@ -19,6 +19,7 @@ from urllib3.exceptions import ProtocolError as Urllib3ProtocolError
 from whatsapp.gateway import (
     STATUSES,
     ConfigurationError,
+    ConnectionRefused,
     GatewayClient,
     GatewayError,
     GatewayTimeout,
@@ -906,6 +907,9 @@ def test_a_refused_connection_is_unreachable_and_safe_to_retry():
 
     assert isinstance(error, Unreachable)
     assert (error.kind, error.delivered, error.permanent) == ("unreachable", "no", False)
+    # Named as what it is: nothing listens there. Not a timeout.
+    assert isinstance(error, ConnectionRefused) and error.reason == "refused"
+    assert "timed out" not in error.message
 
 
 def test_a_host_that_does_not_resolve_is_unreachable(client, rsps):

@@ -23,6 +23,19 @@ def test_control_page_shows_the_qr_and_a_scan_button(sim, api):
     assert "action='/_sim/sessions/demo/scan'" in page.text
 
 
+def test_the_page_keeps_the_qr_number_apart_and_hides_the_webhook_secret(sim, api):
+    secret = "s3cr3t-webhook-path-segment-0123456789"
+    api.post("start-session", {"webhook": f"http://web:8000/whatsapp/webhooks/main/{secret}/"})
+    sim.wait_for_status("demo", "QRCODE")
+
+    page = requests.get(f"{sim.url}/_sim/", timeout=5).text
+
+    # Its own line, not "QR #1Scan".
+    assert "<p class=muted>QR #1</p>" in page
+    assert secret not in page
+    assert "http://web:8000/whatsapp/webhooks/main/•••/" in page
+
+
 def test_the_page_scan_form_connects_and_redirects_back(sim, api):
     api.post("start-session")
     sim.wait_for_status("demo", "QRCODE")

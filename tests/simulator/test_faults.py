@@ -155,3 +155,15 @@ def test_lookup_routes_fail_with_their_real_statuses(sim, api):
     assert listed.json()["response"] == "Error on open list"
     assert by_id.status_code == 400
     assert by_id.json()["response"]["message"] == "Error retrieving information"
+
+
+def test_come_back_ends_a_refusal_early(sim):
+    sim.refuse(60)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(f"{sim.url}/healthz", timeout=2)
+
+    sim.come_back()
+
+    assert requests.get(f"{sim.url}/healthz", timeout=2).status_code == 200
+    sim.come_back()  # listening already: nothing to do
+    assert requests.get(f"{sim.url}/healthz", timeout=2).status_code == 200

@@ -8,8 +8,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
+from whatsapp.admin.wording import ModelWording
 from whatsapp.models import ApiKey, MessageAttempt, OutboundMessage
 from whatsapp.services import outbox
 
@@ -109,9 +110,14 @@ class OutboundMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ModelWording):
     # Keys are created with `manage.py whatsapp_apikey create NAME`, which shows the key once;
-    # neither the key nor its hash is ever shown here.
+    # neither the key nor its hash is ever shown here. The list page says so
+    # (templates/admin/whatsapp/apikey/change_list.html), since it has no Add button.
+    saved_messages = {
+        "changed": pgettext_lazy("api key", "The API key “{obj}” was changed."),
+        "deleted": pgettext_lazy("api key", "The API key “{obj}” was deleted."),
+    }
     list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
     fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["name", "prefix", "created_at", "last_used_at"]

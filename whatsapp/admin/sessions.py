@@ -7,8 +7,10 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from whatsapp import crypto
+from whatsapp.admin.wording import ModelWording
 from whatsapp.forms import InstanceSettingsForm
 from whatsapp.models import GatewayEvent, HealthSample, InboundMessage, Instance, SessionOperation
 
@@ -21,8 +23,13 @@ class InstanceForm(InstanceSettingsForm):
 
 
 @admin.register(Instance)
-class InstanceAdmin(admin.ModelAdmin):
+class InstanceAdmin(ModelWording):
     form = InstanceForm
+    saved_messages = {
+        "added": pgettext_lazy("instance", "The instance “{obj}” was added."),
+        "changed": pgettext_lazy("instance", "The instance “{obj}” was changed."),
+        "deleted": pgettext_lazy("instance", "The instance “{obj}” was deleted."),
+    }
     list_display = ["name", "slug", "session_name", "status", "connected", "enabled", "is_default"]
     list_filter = ["enabled", "connected", "status"]
     search_fields = ["name", "slug", "session_name"]
@@ -81,3 +88,10 @@ class InboundMessageAdmin(admin.ModelAdmin):
     list_display = ["received_at", "instance", "sender", "type", "body"]
     list_filter = ["instance", "type"]
     search_fields = ["sender", "body"]
+
+    # Inbound messages come from the gateway's webhooks only; a typed one would be a forgery.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -56,16 +56,25 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _never_connected(exc: BaseException) -> tuple[type[Unreachable], str] | None:
-    """Why no byte of the request reached the gateway, or None if some may have."""
-    for item in _chain(exc):
+    """Why no byte of the request reached the gateway, or None if some may have.
+
+    The most precise cause anywhere in the chain wins: urllib3's NewConnectionError (which wraps
+    a refusal) is a subclass of its ConnectTimeoutError, so looking at the outer errors first
+    would call every refused connection a timeout.
+    """
+    chain = list(_chain(exc))
+    for item in chain:
         if isinstance(item, socket.gaierror) or type(item).__name__ == "NameResolutionError":
             return HostNotFound, "the gateway host name could not be resolved"
+    for item in chain:
         if isinstance(item, ConnectionRefusedError):
             return ConnectionRefused, "the gateway refused the connection"
-        if isinstance(item, ConnectTimeoutError | requests.ConnectTimeout):
+    for item in chain:
+        timeout = isinstance(item, ConnectTimeoutError | requests.ConnectTimeout)
+        if timeout and not isinstance(item, NewConnectionError):
             return ConnectTimeout, "timed out connecting to the gateway"
-        if isinstance(item, NewConnectionError):
-            return Unreachable, "could not connect to the gateway"
+    if any(isinstance(item, NewConnectionError) for item in chain):
+        return Unreachable, "could not connect to the gateway"
     return None
 
 

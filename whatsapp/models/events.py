@@ -8,7 +8,10 @@ class GatewayEvent(models.Model):
     """A webhook call as received, stored before it is applied (the inbox)."""
 
     instance = models.ForeignKey(
-        "whatsapp.Instance", on_delete=models.CASCADE, related_name="events"
+        "whatsapp.Instance",
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("instance"),
     )
     event = models.CharField(_("event"), max_length=40)
     payload = models.JSONField(_("payload"))
@@ -36,7 +39,10 @@ class GatewayEvent(models.Model):
 
 class InboundMessage(models.Model):
     instance = models.ForeignKey(
-        "whatsapp.Instance", on_delete=models.CASCADE, related_name="inbound"
+        "whatsapp.Instance",
+        on_delete=models.CASCADE,
+        related_name="inbound",
+        verbose_name=_("instance"),
     )
     gateway_id = models.CharField(_("gateway id"), max_length=200)
     sender = models.CharField(_("from"), max_length=64)

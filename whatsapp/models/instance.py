@@ -104,3 +104,7 @@ class Instance(models.Model):
     @property
     def has_secret_key(self) -> bool:
         return bool(self.secret_key_encrypted)
+
+
+# A key rotation (manage.py whatsapp_rotate_key) re-encrypts it.
+crypto.register("whatsapp.Instance", "secret_key_encrypted")

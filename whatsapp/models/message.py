@@ -44,7 +44,10 @@ class Priority(models.IntegerChoices):
 class OutboundMessage(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     instance = models.ForeignKey(
-        "whatsapp.Instance", on_delete=models.PROTECT, related_name="messages"
+        "whatsapp.Instance",
+        on_delete=models.PROTECT,
+        related_name="messages",
+        verbose_name=_("instance"),
     )
     recipient = models.CharField(_("recipient"), max_length=20, help_text=_("E.164 digits, no +"))
     body = models.TextField(_("text"))
@@ -107,7 +110,10 @@ class OutboundMessage(models.Model):
 
 class MessageAttempt(models.Model):
     message = models.ForeignKey(
-        OutboundMessage, on_delete=models.CASCADE, related_name="attempt_log"
+        OutboundMessage,
+        on_delete=models.CASCADE,
+        related_name="attempt_log",
+        verbose_name=_("message"),
     )
     number = models.PositiveIntegerField(_("attempt"))
     started_at = models.DateTimeField(_("started at"))

@@ -27,7 +27,10 @@ class SessionOperation(models.Model):
     """A request to start, close, log out or refresh a session, run by a worker."""
 
     instance = models.ForeignKey(
-        "whatsapp.Instance", on_delete=models.CASCADE, related_name="operations"
+        "whatsapp.Instance",
+        on_delete=models.CASCADE,
+        related_name="operations",
+        verbose_name=_("instance"),
     )
     kind = models.CharField(_("kind"), max_length=10, choices=OperationKind.choices)
     status = models.CharField(

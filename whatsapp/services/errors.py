@@ -52,9 +52,10 @@ MESSAGES = {
         "The gateway is waiting for a pairing code but has not sent it to this app. Check that "
         "the gateway can reach %(url)s."
     ),
-    "qr_already_shown": _(
-        "The session is already waiting for a QR scan. A pairing code can only be asked for when "
-        "the session is closed: scan the QR code, or wait for it to expire and try again."
+    "switch_timed_out": _(
+        "The gateway kept showing its previous code for more than %(minutes)s minutes, so the "
+        "switch between QR code and pairing code was given up. Scan or type the code it shows, "
+        "or try again once it has expired."
     ),
     "close_while_starting": _(
         "The session is still starting or waiting for a scan, so it was not closed: closing it "

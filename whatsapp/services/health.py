@@ -55,12 +55,13 @@ def record(instance_id: int) -> HealthSample | None:
         return None
     was_connected = instance.connected
     started = time.monotonic()
-    error = ""
+    error = gateway_error = ""
     try:
         state = observe(instance, client_for(instance, timeouts=HEALTH_TIMEOUTS))
         status, connected = state.status, state.connected
     except (GatewayError, SecretUnreadable) as exc:
         error = _store_error(instance, exc)
+        gateway_error = instance.gateway_error
         status, connected = SessionStatus.UNKNOWN, False
     latency = int((time.monotonic() - started) * 1000)
     transition = ""
@@ -75,6 +76,7 @@ def record(instance_id: int) -> HealthSample | None:
         connected=connected,
         latency_ms=None if error else latency,
         error=error,
+        gateway_error=gateway_error,
         transition=transition,
     )
     if transition == "disconnected":

@@ -24,6 +24,11 @@ logger = logging.getLogger(__name__)
 RUNNING_GRACE = timedelta(seconds=150)
 # A pending one older than this lost its doorbell (broker down at enqueue): ring again.
 PENDING_GRACE = timedelta(seconds=20)
+# A start that waits for the gateway's current QR (or pairing code) to expire before switching
+# method runs again every few seconds, for at most this long (WPPConnect's autoClose is 60 s by
+# default, 300 s in docker-compose.yml).
+SWITCH_RETRY_SECONDS = 3
+SWITCH_MAX_WAIT = timedelta(minutes=10)
 
 
 def request_operation(
@@ -91,6 +96,17 @@ def fail(operation: SessionOperation, code: str, params: dict[str, Any] | None =
     )
 
 
+def wait_longer(operation: SessionOperation) -> None:
+    """Back to pending and rung again shortly; failed once it has waited too long."""
+    if timezone.now() - operation.created_at > SWITCH_MAX_WAIT:
+        fail(operation, "switch_timed_out", {"minutes": int(SWITCH_MAX_WAIT.total_seconds() // 60)})
+        return
+    SessionOperation.objects.filter(pk=operation.pk, status=OperationStatus.RUNNING).update(
+        status=OperationStatus.PENDING
+    )
+    doorbell.publish(doorbell.RUN_OPERATION, (operation.pk,), countdown=SWITCH_RETRY_SECONDS)
+
+
 FLOWS = {
     OperationKind.START: session_flows.start,
     OperationKind.CLOSE: session_flows.close,
@@ -105,6 +121,8 @@ def run(operation_id: int) -> None:
         return
     try:
         result = FLOWS[OperationKind(operation.kind)](operation)
+    except session_flows.WaitLonger:
+        wait_longer(operation)
     except OperationFailed as failed:
         fail(operation, failed.code, failed.params)
     except GatewayError as exc:

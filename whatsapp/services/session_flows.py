@@ -85,17 +85,43 @@ def observe(instance: Instance, client: GatewayClient, *, reason: str = "") -> S
     return state
 
 
+class WaitLonger(Exception):
+    """The operation must wait longer than one run may: run it again in a moment."""
+
+
+def other_method_waiting(status: str, phone: str) -> bool:
+    """The gateway shows a QR while a pairing code is asked for, or the other way round."""
+    return (status == SessionStatus.QRCODE and bool(phone)) or (
+        status == SessionStatus.PHONECODE and not phone
+    )
+
+
 def start(operation: SessionOperation) -> dict[str, Any]:
     instance = operation.instance
     client = client_for(instance)
     budget_end = time.monotonic() + conf.START_BUDGET
     state = observe(instance, client)
-    if state.status == SessionStatus.QRCODE and operation.phone:
-        raise OperationFailed("qr_already_shown")
+    if other_method_waiting(state.status, operation.phone):
+        # Switching between QR and pairing code: the gateway cannot drop the code it shows
+        # (close-session now leaks its browser and blocks every later start, §5.6), so wait for
+        # it to expire (autoClose, §4.3) and then start the way the person asked.
+        state = _wait_for_closed(instance, client, operation.phone, budget_end)
     if state.status == SessionStatus.CLOSED:
         # The answer is the status *before* starting (contract §8.1); the wait below tells the rest.
         client.start_session(webhook=webhook_url(instance), phone=operation.phone or None)
     return _wait_for_user_answer(operation, instance, client, budget_end)
+
+
+def _wait_for_closed(
+    instance: Instance, client: GatewayClient, phone: str, budget_end: float
+) -> SessionState:
+    while True:
+        state = observe(instance, client)
+        if not other_method_waiting(state.status, phone):
+            return state
+        if time.monotonic() + POLL_SECONDS >= budget_end:
+            raise WaitLonger()
+        time.sleep(POLL_SECONDS)
 
 
 def _wait_for_user_answer(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from . import qr
 from .model import CONNECTED, PHONECODE, QRCODE
@@ -22,6 +22,17 @@ form{display:inline}button{margin:.4rem .4rem 0 0;padding:.3rem .8rem}
 """
 
 
+def masked(url: str) -> str:
+    """The webhook URL without its secret: long random path segments become dots.
+
+    The page has no authentication, and the secret in the path is what lets anyone post
+    gateway events to the app.
+    """
+    parts = urlsplit(url)
+    segments = ["•••" if len(seg) >= 16 else seg for seg in parts.path.split("/")]
+    return urlunsplit(parts._replace(path="/".join(segments), query=""))
+
+
 def _card(sim: Simulator, entry: dict[str, object]) -> str:
     name = str(entry["name"])
     status = str(entry["status"])
@@ -37,7 +48,7 @@ def _card(sim: Simulator, entry: dict[str, object]) -> str:
         if png:
             parts.append(
                 f"<img alt='QR code for {html.escape(name)}' src='{qr.data_url(png)}'>"
-                f"<span class=muted>QR #{entry['qr_version']}</span>"
+                f"<p class=muted>QR #{entry['qr_version']}</p>"
             )
     if status == PHONECODE and entry["pairing_code"]:
         parts.append(f"<p>Pairing code: <span class=code>{entry['pairing_code']}</span></p>")
@@ -49,7 +60,7 @@ def _card(sim: Simulator, entry: dict[str, object]) -> str:
             f"<form method=post action='{action}/unlink'><button>Unlink phone</button></form>"
         )
     if entry["webhook"]:
-        parts.append(f"<p class=muted>Webhook: {html.escape(str(entry['webhook']))}</p>")
+        parts.append(f"<p class=muted>Webhook: {html.escape(masked(str(entry['webhook'])))}</p>")
     parts.append("</div>")
     return "".join(parts)
 

@@ -107,6 +107,16 @@ class SimulatorServer:
             self._relisten = timer
         timer.start()
 
+    def listen_again(self) -> None:
+        """Ends a refusal early (in-process callers: the gateway "comes back" at once)."""
+        with self._lock:
+            timer, self._relisten = self._relisten, None
+            listening = self._httpd is not None
+        if timer is not None:
+            timer.cancel()
+        if not listening:
+            self._listen_again()
+
     def _listen_again(self) -> None:
         for _ in range(100):
             with self._lock:

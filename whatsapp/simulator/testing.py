@@ -104,6 +104,10 @@ class SimulatorHandle:
         """Connections are refused from when this returns until `seconds` later."""
         self._call("POST", "/_sim/refuse", {"seconds": seconds})
 
+    def come_back(self) -> None:
+        """Listen again now, ending a `refuse()` window early."""
+        self.server.listen_again()
+
     def ledger(self, phone: str | None = None, message: str | None = None) -> list[dict[str, Any]]:
         query = {k: v for k, v in (("phone", phone), ("message", message)) if v is not None}
         path = "/_sim/ledger" + (f"?{urlencode(query)}" if query else "")

@@ -33,9 +33,32 @@ def _cache() -> None:
     cache.set("healthz", "1", 10)
 
 
+def _gateways() -> dict[str, object]:
+    """Instances whose gateway could not be asked: named, but liveness stays this process's own."""
+    from whatsapp.models import Instance
+
+    down = Instance.objects.filter(enabled=True).exclude(gateway_error="")
+    return {
+        "unreachable": [
+            {
+                "instance": slug,
+                "reason": reason,
+                "since": since.isoformat() if since else None,
+            }
+            for slug, reason, since in down.values_list(
+                "slug", "gateway_error", "unreachable_since"
+            )
+        ]
+    }
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _probe("database", _database), "cache": _probe("cache", _cache)}
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"ok": healthy, "checks": checks}, status=200 if healthy else 503)
+    body: dict[str, object] = {"ok": healthy, "checks": checks}
+    if checks["database"]["ok"]:
+        # A gateway outage is reported, not a reason to restart this process: still 200.
+        body["gateways"] = _gateways()
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 
 from whatsapp.models import Instance, SessionOperation
+from whatsapp.services import outage
 from whatsapp.services.errors import render
 
 # WhatsApp Web replaces its QR about every 20 s; the dashboard counts down to the next one.
@@ -26,12 +28,10 @@ def operation_json(operation: SessionOperation) -> dict[str, Any]:
     result = dict(operation.result or {})
     params = result.pop("error_params", None)
     error = render(operation.error_code, params) if operation.error_code else None
-    end = operation.finished_at
-    elapsed = None
-    if operation.started_at:
-        from django.utils import timezone
-
-        elapsed = round(((end or timezone.now()) - operation.started_at).total_seconds(), 1)
+    # Counted from the request, as the person who asked experiences it (a start may run more
+    # than once while it waits for the gateway, see services/operations.wait_longer).
+    end = operation.finished_at or timezone.now()
+    elapsed = round((end - operation.created_at).total_seconds(), 1)
     return {
         "id": operation.pk,
         "kind": operation.kind,
@@ -40,6 +40,8 @@ def operation_json(operation: SessionOperation) -> dict[str, Any]:
         "error": error,
         "code": operation.error_code or None,
         "instance": operation.instance.slug,
+        # A start with a phone asks for a pairing code instead of a QR.
+        "with_phone": bool(operation.phone),
         "requested_by": operation.requested_by.get_username() if operation.requested_by else None,
         "created_at": iso(operation.created_at),
         "started_at": iso(operation.started_at),
@@ -50,6 +52,7 @@ def operation_json(operation: SessionOperation) -> dict[str, Any]:
 
 
 def session_json(instance: Instance) -> dict[str, Any]:
+    down = outage.describe(instance)
     return {
         "instance": instance.slug,
         "name": instance.name,
@@ -66,6 +69,8 @@ def session_json(instance: Instance) -> dict[str, Any]:
         "checked_at": iso(instance.checked_at),
         "status_changed_at": iso(instance.status_changed_at),
         "connected_since": iso(instance.connected_since),
+        # The gateway could not be asked: why, since when, what waits, what to check.
+        "outage": down.as_json() if down else None,
     }
 
 

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from functools import wraps
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
+from whatsapp.conf import conf
 from whatsapp.models import Instance
 from whatsapp.services.instances import InstanceNotFound, get_instance
 from whatsapp.views.jsonapi import OPERATE, VIEW, View, staff_required
 
 __all__ = ["OPERATE", "VIEW", "can_operate", "instance_or_404", "page", "page_context"]
+
+# Set by times.js: the reader's time zone, so days are counted and first paints drawn in it.
+ZONE_COOKIE = "whatsapp_tz"
+
+
+def reader_zone(request: HttpRequest) -> zoneinfo.ZoneInfo | None:
+    name = request.COOKIES.get(ZONE_COOKIE, "")
+    if not name or len(name) > 64:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def page(view: View) -> View:
@@ -24,7 +40,8 @@ def page(view: View) -> View:
         user = request.user
         if user.is_authenticated and not (user.is_staff and user.has_perm(VIEW)):
             return render(request, "whatsapp/forbidden.html", status=403)
-        return guarded(request, *args, **kwargs)
+        with timezone.override(reader_zone(request)):
+            return guarded(request, *args, **kwargs)
 
     return wrapped
 
@@ -47,4 +64,5 @@ def page_context(request: HttpRequest, section: str, instance: Instance | None) 
         "instance": instance,
         "instances": instances,
         "can_operate": can_operate(request),
+        "health_interval": conf.HEALTH_INTERVAL,
     }

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from whatsapp.models import Instance
+from whatsapp.services import outage
 from whatsapp.views.dashboard import stats
 from whatsapp.views.dashboard.common import instance_or_404, page, page_context
 
@@ -28,6 +29,7 @@ def health_page(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     context = {
         **page_context(request, "health", instance),
         "now": now,
+        "outage": outage.describe(instance),
         "uptime_24h": stats.uptime(day_spans),
         "uptime_7d": stats.uptime(week_spans),
         "timeline_24h": stats.timeline_bars(day_spans, day_ago, now),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -25,7 +27,7 @@ from whatsapp.models.message import CANCELLABLE_STATUSES, REQUEUEABLE_STATUSES, 
 from whatsapp.services import outbox
 from whatsapp.services.instances import InstanceNotFound, get_instance
 from whatsapp.services.message_json import message_json
-from whatsapp.views.dashboard.common import page, page_context
+from whatsapp.views.dashboard.common import can_operate, page, page_context, reader_zone
 from whatsapp.views.jsonapi import OPERATE, VIEW, error, read_body, staff_required
 
 PAGE_SIZE = 50
@@ -71,11 +73,49 @@ def messages_page(request: HttpRequest) -> HttpResponse:
         "query": query,
         "statuses": MessageStatus.choices,
         "periods": [(key, label) for key, (_delta, label) in PERIODS.items()],
-        "cancellable": [str(s) for s in CANCELLABLE_STATUSES],
-        "requeueable": [str(s) for s in REQUEUEABLE_STATUSES],
-        "current_url": request.get_full_path(),
+        **_row_context(request, request.get_full_path()),
     }
     return render(request, "whatsapp/messages.html", context)
+
+
+# At most one page of the list is followed.
+ROWS_MAX = PAGE_SIZE
+
+
+def _row_context(request: HttpRequest, next_url: str) -> dict[str, Any]:
+    return {
+        "can_operate": can_operate(request),
+        "cancellable": [str(s) for s in CANCELLABLE_STATUSES],
+        "requeueable": [str(s) for s in REQUEUEABLE_STATUSES],
+        "current_url": next_url,
+    }
+
+
+@never_cache
+@require_GET
+@staff_required(VIEW)
+def message_rows(request: HttpRequest) -> JsonResponse:
+    """The rows the messages page shows, rendered again, for it to update them in place."""
+    wanted: list[UUID] = []
+    for raw in request.GET.get("ids", "").split(",")[:ROWS_MAX]:
+        try:
+            wanted.append(UUID(raw.strip()))
+        except ValueError:
+            continue
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = reverse("dashboard-messages")
+    context = _row_context(request, next_url)
+    rows = {}
+    with timezone.override(reader_zone(request)):
+        for message in filtered({}).filter(pk__in=wanted):
+            rows[str(message.pk)] = {
+                "status": message.status,
+                "html": render_to_string(
+                    "whatsapp/_message_item.html", {**context, "m": message}, request=request
+                ),
+            }
+    return JsonResponse({"success": True, "rows": rows})
 
 
 def _back(request: HttpRequest) -> HttpResponse:

@@ -14,22 +14,21 @@ from django.views.decorators.http import require_http_methods
 from whatsapp.forms import InstanceSettingsForm
 from whatsapp.models import Instance, SessionOperation
 from whatsapp.models.operation import ACTIVE_STATUSES
+from whatsapp.services import outage
 from whatsapp.views.dashboard.common import can_operate, instance_or_404, page, page_context
 from whatsapp.views.dashboard.strings import session_strings
 from whatsapp.views.serialize import code_json, operation_json, session_json
 
 
 def session_urls(instance: Instance) -> dict[str, str]:
-    """Every URL the session page's script calls, reversed (the app may live under any prefix)."""
+    """Every URL the page script calls, reversed here: the app may be mounted under any prefix."""
     slug = [instance.slug]
     return {
         "page": reverse("dashboard-session", args=slug),
-        "start": reverse("session-start", args=slug),
-        "logout": reverse("session-logout", args=slug),
-        "close": reverse("session-close", args=slug),
-        "refresh": reverse("session-refresh", args=slug),
-        "status": reverse("session-status", args=slug),
-        "qrcode": reverse("session-qrcode", args=slug),
+        **{
+            action: reverse(f"session-{action}", args=slug)
+            for action in ("start", "logout", "close", "refresh", "status", "qrcode")
+        },
         "sendTest": reverse("dashboard-send-test", args=slug),
     }
 
@@ -72,6 +71,7 @@ def session_page(request: HttpRequest, slug: str | None = None) -> HttpResponse:
         **page_context(request, "session", instance),
         "form": form,
         "settings_open": settings_open,
+        "outage": outage.describe(instance),
         "initial": initial_state(request, instance),
     }
     status = 400 if form.errors else 200

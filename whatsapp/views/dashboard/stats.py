@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from whatsapp.conf import conf
 from whatsapp.models import HealthSample, Instance, OutboundMessage
@@ -25,7 +26,13 @@ def max_gap() -> timedelta:
 class Span:
     start: datetime
     end: datetime
-    state: str  # "up", "down" or "nodata"
+    state: str  # "up", "down" (the phone or session), "outage" (the gateway) or "nodata"
+
+
+def sample_state(connected: bool, gateway_error: str) -> str:
+    if connected:
+        return "up"
+    return "outage" if gateway_error else "down"
 
 
 def spans(instance: Instance, since: datetime, until: datetime) -> list[Span]:
@@ -33,7 +40,7 @@ def spans(instance: Instance, since: datetime, until: datetime) -> list[Span]:
     rows = list(
         HealthSample.objects.filter(instance=instance, at__gte=since - max_gap(), at__lte=until)
         .order_by("at")
-        .values_list("at", "connected")
+        .values_list("at", "connected", "gateway_error")
     )
     out: list[Span] = []
 
@@ -47,23 +54,56 @@ def spans(instance: Instance, since: datetime, until: datetime) -> list[Span]:
             out.append(Span(start, end, state))
 
     cursor = since
-    for index, (at, connected) in enumerate(rows):
+    for index, (at, connected, gateway_error) in enumerate(rows):
         if at > cursor:
             add(cursor, at, "nodata")
         following = rows[index + 1][0] if index + 1 < len(rows) else until
         end = min(following, at + max_gap())
-        add(at, end, "up" if connected else "down")
+        add(at, end, sample_state(connected, gateway_error))
         cursor = max(cursor, end)
     if cursor < until:
         add(cursor, until, "nodata")
     return out
 
 
-def uptime(window: list[Span]) -> float | None:
-    """Percentage of the observed time the session was connected; None with no observation."""
+@dataclass(frozen=True)
+class Uptime:
+    percent: float
+    # How much of the window was observed: a percentage over two minutes of samples is not one
+    # over 24 hours, and the page says which.
+    observed: timedelta
+    window: timedelta
+
+    @property
+    def complete(self) -> bool:
+        return self.observed >= self.window * 0.95
+
+    @property
+    def observed_text(self) -> str:
+        return duration_text(self.observed)
+
+
+def duration_text(delta: timedelta) -> str:
+    """ "2 minutes", "5 hours", "3 days": the largest whole unit, at least one minute."""
+    seconds = int(delta.total_seconds())
+    if seconds >= 2 * 86400:
+        n = seconds // 86400
+        return ngettext("%(n)s day", "%(n)s days", n) % {"n": n}
+    if seconds >= 2 * 3600:
+        n = seconds // 3600
+        return ngettext("%(n)s hour", "%(n)s hours", n) % {"n": n}
+    n = max(seconds // 60, 1)
+    return ngettext("%(n)s minute", "%(n)s minutes", n) % {"n": n}
+
+
+def uptime(window: list[Span]) -> Uptime | None:
+    """Share of the observed time the session was connected; None with no observation."""
     up = sum((s.end - s.start).total_seconds() for s in window if s.state == "up")
     seen = sum((s.end - s.start).total_seconds() for s in window if s.state != "nodata")
-    return round(100 * up / seen, 1) if seen else None
+    if not seen:
+        return None
+    total = (window[-1].end - window[0].start) if window else timedelta(0)
+    return Uptime(round(100 * up / seen, 1), timedelta(seconds=seen), total)
 
 
 def timeline_bars(window: list[Span], since: datetime, until: datetime) -> list[dict[str, Any]]:

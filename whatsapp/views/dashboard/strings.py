@@ -28,7 +28,18 @@ def session_strings() -> dict[str, object]:
         ),
         "qrCountdown": _("New QR code in %(seconds)s s"),
         "qrExpired": _("This QR code expired. Wait for the next one or refresh it."),
-        "closedHint": _("The session is closed. Start it to get a QR code."),
+        "closedHint": _("The session is closed. Connect it to get a QR code."),
+        "gatewayStarting": _(
+            "The gateway is starting this session; its QR code or pairing code shows here."
+        ),
+        "gatewayDown": _("Gateway unavailable"),
+        "askingCode": _("Asking the gateway for a pairing code…"),
+        "switchingToCode": _(
+            "Waiting for the gateway to drop its QR code, then asking for a pairing code…"
+        ),
+        "switchingToQr": _(
+            "Waiting for the gateway to drop its pairing code, then asking for a QR code…"
+        ),
         "pairingWaiting": _("Waiting for the pairing code…"),
         "confirmLogout": _(
             "Log out of WhatsApp on this number? To connect again you will scan a new QR code."
@@ -37,7 +48,6 @@ def session_strings() -> dict[str, object]:
             "Close the session? The gateway stops its browser for this number; the phone stays "
             "linked."
         ),
-        "httpStatus": _("HTTP %(status)s"),
         "networkError": _("The server could not be reached. Check the connection and try again."),
         "badAnswer": _("The server's answer could not be read."),
         "failed": _("Failed"),

@@ -13,7 +13,6 @@ export class ApiError extends Error {
 let strings = {
   networkError: "The server could not be reached.",
   badAnswer: "The server's answer could not be read.",
-  httpStatus: "HTTP %(status)s",
 };
 
 export function setApiStrings(values) {
@@ -62,10 +61,11 @@ export async function api(url, { method = "GET", body } = {}) {
   return data;
 }
 
-// "Reason (HTTP 409)": what an error box shows.
+// What an error box shows: the server's reason, in the reader's words. The HTTP status is for
+// developers (the browser's console), not for the people operating the dashboard.
 export function describe(error) {
   if (error instanceof ApiError && error.status) {
-    return `${error.message} (${format(strings.httpStatus, { status: error.status })})`;
+    console.info(`[whatsapp] HTTP ${error.status} ${error.code}: ${error.message}`);
   }
   return error && error.message ? error.message : String(error);
 }

@@ -1,7 +1,8 @@
-// Draws the session page from the state: which sections show, the badge, the QR or code, the
-// progress of a running operation. Pure DOM updates; no requests here.
+// Draws the session page from the state: which view of the connect card shows, the badge, the
+// QR or code, an outage, the progress of a running operation. Pure DOM updates; no requests.
 
 import { format } from "./api.js";
+import { formatTime } from "./times.js";
 
 const TONES = {
   CONNECTED: "ok",
@@ -11,7 +12,6 @@ const TONES = {
   CLOSED: "off",
   UNKNOWN: "warn",
 };
-const NOT_STARTED = ["CLOSED", "UNKNOWN"];
 
 const $ = (root, selector) => root.querySelector(selector);
 const block = (root, name) => root.querySelector(`[data-block="${name}"]`);
@@ -24,14 +24,6 @@ function setText(element, text) {
   if (element && element.textContent !== text) element.textContent = text;
 }
 
-export function formatTime(iso) {
-  if (!iso) return "—";
-  const lang = document.documentElement.lang || undefined;
-  return new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "medium" }).format(
-    new Date(iso),
-  );
-}
-
 function formatPhone(digits) {
   return digits ? `+${String(digits).replace(/^\+/, "")}` : "—";
 }
@@ -41,10 +33,37 @@ function elapsed(op) {
   return Math.max(0, Math.round(base + (performance.now() - op.seenAt) / 1000));
 }
 
-function drawProgress(element, op, S) {
+export function isConnected(session) {
+  return session.connected && session.status === "CONNECTED" && !session.outage;
+}
+
+// The one view of the connect card for this state. Every view leaves something to click: the
+// settings, a button, or a running operation that ends by itself.
+export function connectView(state, activeOp) {
+  const { session, method } = state;
+  if (!session.enabled) return "disabled";
+  if (!state.configured) return "unconfigured";
+  if (session.outage) return "outage";
+  if (activeOp("start")) return "starting";
+  if (session.status === "QRCODE") return method === "code" ? "pairing-form" : "qr";
+  if (session.status === "PHONECODE") return "code";
+  if (session.status === "INITIALIZING") return "gateway-starting";
+  return method === "code" ? "pairing-form" : "closed";
+}
+
+function opLabel(op, state) {
+  const S = state.strings;
+  if (op.kind === "start" && op.with_phone && state.session.status === "QRCODE") return S.switchingToCode;
+  if (op.kind === "start" && !op.with_phone && state.session.status === "PHONECODE") return S.switchingToQr;
+  if (op.kind === "start" && op.with_phone) return S.askingCode;
+  return S.opRunning[op.kind] || "";
+}
+
+function drawProgress(element, op, state) {
   show(element, !!op);
   if (!op) return;
-  setText($(element, "[data-op-label]"), S.opRunning[op.kind] || "");
+  const S = state.strings;
+  setText($(element, "[data-op-label]"), opLabel(op, state));
   setText($(element, "[data-op-elapsed]"), format(S.elapsed, { seconds: elapsed(op) }));
   setText($(element, "[data-op-hint]"), S.mayTake);
 }
@@ -73,41 +92,85 @@ export function tick(root, state) {
 
 function drawBadge(root, session, S) {
   const badge = $(root, "[data-status-badge]");
-  badge.dataset.tone = TONES[session.status] || "warn";
-  setText($(badge, "[data-status-text]"), session.status_label || S.statusLabels[session.status]);
+  const tone = session.outage ? "bad" : TONES[session.status] || "warn";
+  if (badge.dataset.tone !== tone) badge.dataset.tone = tone;
+  const label = session.outage
+    ? S.gatewayDown
+    : session.status_label || S.statusLabels[session.status];
+  setText($(badge, "[data-status-text]"), label);
 }
 
 function drawConnect(root, state, activeOp, connected) {
-  const { session, code, method, strings: S } = state;
+  const { session, code, strings: S } = state;
+  const view = connectView(state, activeOp);
+  show($(root, '[data-section="connect"]'), !connected && view !== "outage");
+  show(block(root, "disabled"), view === "disabled");
+  show(block(root, "unconfigured"), view === "unconfigured");
   const start = activeOp("start");
-  const usable = session.enabled && state.configured;
-  const notStarted = NOT_STARTED.includes(session.status);
-  const qr = session.status === "QRCODE" && code.qrcode;
-  const pairing = code.pairingCode || session.pairing_code;
+  drawProgress(block(root, "progress"), view === "starting" ? start : null, state);
 
-  show($(root, '[data-section="connect"]'), !connected);
-  show(block(root, "disabled"), !session.enabled);
-  show(block(root, "unconfigured"), session.enabled && !state.configured);
-  drawProgress(block(root, "progress"), start, S);
-
-  show(block(root, "qr"), !!qr);
+  show(block(root, "qr"), view === "qr" && !!code.qrcode);
   const img = $(root, "[data-qr-img]");
-  if (qr && img.getAttribute("src") !== code.qrcode) img.setAttribute("src", code.qrcode);
+  if (view === "qr" && code.qrcode && img.getAttribute("src") !== code.qrcode) {
+    img.setAttribute("src", code.qrcode);
+  }
 
-  show(block(root, "pairing"), session.status === "PHONECODE");
-  setText($(root, "[data-pairing-code]"), pairing || S.pairingWaiting);
+  show(block(root, "pairing"), view === "code");
+  setText($(root, "[data-pairing-code]"), code.pairingCode || session.pairing_code || S.pairingWaiting);
 
-  show(block(root, "closed"), usable && notStarted && !start && method === "qr");
-  const formShown = usable && method === "code" && !start && session.status !== "PHONECODE";
-  show(block(root, "pairing-form"), formShown && state.canOperate);
+  show(block(root, "closed"), view === "closed" || view === "gateway-starting");
+  setText(
+    $(root, "[data-closed-text]"),
+    view === "gateway-starting" ? S.gatewayStarting : S.closedHint,
+  );
+  show(block(root, "pairing-form"), view === "pairing-form" && state.canOperate);
+  show($(root, "[data-switch-hint]"), view === "pairing-form" && session.status === "QRCODE");
 
-  show($(root, '[data-action="start"]'), usable && notStarted && !start && method === "qr");
-  show($(root, '[data-action="use-pairing"]'), usable && method === "qr");
-  show($(root, '[data-action="use-qr"]'), usable && method === "code");
+  show($(root, '[data-action="start"]'), view === "closed");
+  show($(root, '[data-action="use-pairing"]'), view === "closed" || view === "qr");
+  show($(root, '[data-action="use-qr"]'), view === "pairing-form" || view === "code");
+}
+
+function fillChecks(list, checks) {
+  const key = JSON.stringify(checks);
+  if (list.dataset.drawn === key) return;
+  list.dataset.drawn = key;
+  list.replaceChildren(
+    ...checks.map((check) => {
+      const item = document.createElement("li");
+      // `code` spans, as the server's template draws them.
+      check.split("`").forEach((part, n) => {
+        if (n % 2) {
+          const code = document.createElement("code");
+          code.textContent = part;
+          item.append(code);
+        } else {
+          item.append(part);
+        }
+      });
+      return item;
+    }),
+  );
+}
+
+function drawOutage(root, session) {
+  const card = $(root, '[data-section="outage"]');
+  const outage = session.outage;
+  show(card, !!outage);
+  if (!outage) return;
+  const slot = (name) => $(card, `[data-outage="${name}"]`);
+  setText(slot("title"), outage.title);
+  setText(slot("detail"), outage.detail);
+  setText(slot("since"), formatTime(outage.since));
+  setText(slot("reason"), `(${outage.reason_label})`);
+  setText(slot("waiting"), outage.waiting_text);
+  show(slot("gateway-said"), !!outage.gateway_said);
+  setText($(slot("gateway-said"), "span"), outage.gateway_said || "");
+  fillChecks(slot("checks"), outage.checks || []);
 }
 
 function drawInfo(root, session) {
-  show($(root, '[data-section="info"]'), session.connected && session.status === "CONNECTED");
+  show($(root, '[data-section="info"]'), isConnected(session));
   const device = session.device || {};
   setText($(root, '[data-info="phone"]'), formatPhone(session.phone));
   setText($(root, '[data-info="status"]'), session.status_label || session.status);
@@ -120,24 +183,30 @@ function drawActions(root, state, activeOp, connected) {
   const usable = state.canOperate && state.session.enabled && state.configured;
   const enable = {
     refresh: usable && !activeOp("refresh"),
+    "check-again": usable && !activeOp("refresh"),
     logout: usable && connected && !activeOp("logout"),
     close: usable && connected && !activeOp("close"),
   };
   for (const [action, on] of Object.entries(enable)) {
-    const button = $(root, `[data-action="${action}"]`);
-    if (button) button.disabled = !on;
+    for (const button of root.querySelectorAll(`[data-action="${action}"]`)) {
+      button.disabled = !on;
+    }
   }
   const running = ["logout", "close", "refresh"].map(activeOp).find(Boolean) || null;
-  drawProgress(block(root, "action-progress"), running, state.strings);
+  drawProgress(block(root, "action-progress"), running, state);
   const updated = $(root, "[data-updated]");
   if (state.updatedAt) {
-    setText(updated, format(state.strings.updatedAt, { time: state.updatedAt.toLocaleTimeString(document.documentElement.lang || undefined) }));
+    setText(
+      updated,
+      format(state.strings.updatedAt, { time: formatTime(state.updatedAt.toISOString(), "time") }),
+    );
   }
 }
 
 export function render(root, state, { activeOp }) {
-  const connected = state.session.connected && state.session.status === "CONNECTED";
+  const connected = isConnected(state.session);
   drawBadge(root, state.session, state.strings);
+  drawOutage(root, state.session);
   drawConnect(root, state, activeOp, connected);
   drawInfo(root, state.session);
   drawActions(root, state, activeOp, connected);

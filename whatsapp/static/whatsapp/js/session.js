@@ -64,18 +64,30 @@ export function activeOp(kind) {
 const errorBox = root.querySelector("[data-error]");
 const noticeBox = root.querySelector("[data-notice]");
 let errorFromPoll = false;
+let errorAbout = null; // the session state an error was about
 let noticeTimer = null;
+
+// What an error is about: once the session is in another state, the error no longer applies.
+function stateKey(session) {
+  return [session.status, session.connected, session.outage?.reason || ""].join("|");
+}
 
 function showError(text, { fromPoll = false } = {}) {
   errorBox.textContent = text;
   errorBox.hidden = false;
   errorFromPoll = fromPoll;
+  errorAbout = stateKey(state.session);
 }
 
 function clearError({ pollOnly = false } = {}) {
   if (pollOnly && !errorFromPoll) return;
   errorBox.hidden = true;
   errorBox.textContent = "";
+  errorAbout = null;
+}
+
+function clearStaleError() {
+  if (errorAbout !== null && errorAbout !== stateKey(state.session)) clearError();
 }
 
 function notice(text) {
@@ -110,6 +122,7 @@ function finished(op) {
     showError(op.error || S.failed);
     return;
   }
+  clearError();
   notice(S.opDone[op.kind] || "");
   const result = op.result || {};
   if (op.kind === "start" && result.state) {
@@ -151,6 +164,8 @@ async function pollOnce() {
     }
     state.updatedAt = new Date();
     clearError({ pollOnly: true });
+    clearStaleError();
+    if (startWhenReachable && !state.session.outage) autoStart();
   } catch (error) {
     showError(describe(error), { fromPoll: true });
   }
@@ -158,9 +173,14 @@ async function pollOnce() {
   redraw();
 }
 
+// Set at page load; a page opened during a gateway outage starts once the gateway is back.
+let startWhenReachable = true;
+
 function autoStart() {
   const s = state.session;
   if (!state.canOperate || !state.configured || !s.enabled) return;
+  if (s.outage) return; // nothing can start now: try again once the gateway answers
+  startWhenReachable = false;
   if (s.status !== "CLOSED" || activeOp("start")) return;
   if (state.method === "code") return; // the form asks for the phone first
   operate("start");
@@ -181,6 +201,7 @@ const poller = new Poller(pollOnce, {
   isBusy: () =>
     !!activeOp() ||
     CHANGING.includes(state.session.status) ||
+    !!state.session.outage || // see the gateway come back soon after it does
     detailsPending() ||
     testMessage.isBusy(),
 });
@@ -221,7 +242,7 @@ root.addEventListener("click", async (event) => {
   if (!button || button.disabled) return;
   const action = button.dataset.action;
   if (action === "start") operate("start");
-  if (action === "refresh") operate("refresh");
+  if (action === "refresh" || action === "check-again") operate("refresh");
   if (action === "refresh-qr") {
     // A closed session has no QR left to fetch: start a new one instead.
     if (state.session.status === "CLOSED") operate("start");
@@ -236,7 +257,11 @@ root.addEventListener("click", async (event) => {
   }
   if (action === "use-qr") {
     setMethod("qr");
-    autoStart();
+    fieldErrors(root.querySelector('[data-block="pairing-form"]'), {});
+    // A pairing code on screen: start again without a phone (the worker waits for the code to
+    // lapse first). A QR still on screen needs nothing: it shows again.
+    if (state.session.status === "PHONECODE") operate("start");
+    else autoStart();
     redraw();
   }
 });

@@ -2,7 +2,7 @@
 // has failed for good.
 
 import { api, describe } from "./api.js";
-import { formatTime } from "./session-view.js";
+import { formatTime } from "./times.js";
 
 const FINAL = ["read", "failed", "cancelled", "expired"];
 const TONES = {

@@ -12,6 +12,12 @@ FENCE = re.compile(
     r"^(?P<fence>```+)(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S
 )
 NOT_RUN = re.compile(r"<!--\s*not run:\s*(?P<reason>[^<>]*?)\s*-->\s*$")
+# docs/embedding.md marks the files of its example host project; its own test writes and runs them.
+HOST_FILE = re.compile(r"<!--\s*(?:append|create):\s*(?P<path>[^<>]*?)\s*-->\s*$")
+HOST_FILE_REASON = (
+    "{path} of the example host project: tests/embedding/test_host_project.py writes it into "
+    "a new project and runs it"
+)
 
 
 @dataclass(frozen=True)
@@ -41,13 +47,17 @@ def blocks(path: Path) -> list[Block]:
     for match in FENCE.finditer(text):
         before = text[: match.start()].rstrip()
         marker = NOT_RUN.search(before[-400:]) if before.endswith("-->") else None
+        host_file = HOST_FILE.search(before[-400:]) if before.endswith("-->") else None
+        reason = marker["reason"].strip() if marker else None
+        if host_file:
+            reason = HOST_FILE_REASON.format(path=host_file["path"])
         found.append(
             Block(
                 path=path,
                 line=text.count("\n", 0, match.start()) + 1,
                 language=match["info"].strip().split(" ")[0].lower(),
                 code=match["body"],
-                not_run=marker["reason"].strip() if marker else None,
+                not_run=reason,
             )
         )
     return found

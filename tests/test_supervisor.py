@@ -107,7 +107,10 @@ def test_a_process_that_keeps_failing_is_left_stopped_with_the_command_to_start_
     text = output(tmp_path)
     assert text.count("crashing exited") == 5
     assert "run.py start crashing" in text
-    assert state(tmp_path)["processes"]["crashing"]["state"] == "gave up"
+    # The state file is written just after the line is printed.
+    assert wait_until(
+        lambda: state(tmp_path)["processes"].get("crashing", {}).get("state") == "gave up", 10
+    ), state(tmp_path)
     assert alive(pid_of(tmp_path, "steady"))
 
 

@@ -82,7 +82,10 @@ def timed(n: int, call: Callable[[int], object]) -> dict[str, float]:
 
 def reset(instance: Instance, *, connected: bool) -> None:
     OutboundMessage.objects.all().delete()
-    Instance.objects.filter(pk=instance.pk).update(connected=connected, next_send_at=None)
+    status = "CONNECTED" if connected else "CLOSED"
+    Instance.objects.filter(pk=instance.pk).update(
+        connected=connected, status=status, next_send_at=None
+    )
 
 
 def main() -> None:
@@ -183,7 +186,7 @@ def drain_round(instance: Instance, sim: Any, drain: int, round_no: int) -> tupl
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     wait_until(lambda: broker.llen("default") == 0, timeout=120, interval=0.1)
     time.sleep(1)
-    Instance.objects.filter(pk=instance.pk).update(connected=True)
+    Instance.objects.filter(pk=instance.pk).update(connected=True, status="CONNECTED")
     started = time.perf_counter()
     doorbell.publish(doorbell.DISPATCH, (instance.pk,))
     assert wait_until(

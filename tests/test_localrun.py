@@ -55,3 +55,15 @@ def test_without_a_gateway_url_it_runs_the_simulator(tmp_path):
     plan = build_plan({"LEGUAS_VAR_DIR": str(tmp_path)})
     assert "whatsapp.simulator" in plan.processes["simulator"]
     assert plan.env["WPPCONNECT_URL"] == "http://127.0.0.1:21465"
+
+
+def test_every_queue_has_a_local_worker_and_housekeeping_its_own(tmp_path):
+    from whatsapp.queues import QUEUE_NAMES
+
+    plan = build_plan({"LEGUAS_VAR_DIR": str(tmp_path), "WPPCONNECT_URL": "http://gw:21465"})
+    consumed = {}
+    for name, command in plan.processes.items():
+        if " worker -Q " in command:
+            consumed[name] = command.split("-Q ")[1].split()[0].split(",")
+    assert {queue for queues in consumed.values() for queue in queues} == set(QUEUE_NAMES)
+    assert consumed["worker-housekeeping"] == ["housekeeping"]

@@ -22,7 +22,8 @@ from tests.messages.conftest import UNPACED, connect, phone
 from whatsapp import api
 from whatsapp.models import ApiKey, Instance, OutboundMessage
 from whatsapp.services import message_sweep
-from whatsapp.tasks.messages import dispatch_messages, sweep_messages
+from whatsapp.tasks.housekeeping import sweep as sweep_all
+from whatsapp.tasks.messages import dispatch_messages
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -172,7 +173,7 @@ def test_kill9_of_the_messages_worker_mid_burst_loses_nothing(stack, sim):
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
     workers.restart_messages()
-    sweep_messages()
+    sweep_all()
     all_sent(100, 60, workers)
     bodies = Counter(entry["body"] for entry in sim.ledger(message="burst"))
     assert len(bodies) == 100
@@ -193,7 +194,7 @@ def test_a_flushed_broker_loses_no_message_and_sends_none_twice(stack, sim):
     OutboundMessage.objects.filter(status="dispatched").update(
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    sweep_messages()
+    sweep_all()
     all_sent(200, 90, workers)
     time.sleep(1)
     no_duplicates(sim, "flush", 200)

@@ -23,21 +23,9 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.stack import BENCH_BROKER, BENCH_CACHE, BENCH_DB, prepare_database, write_section  # noqa: E402
+from bench.stack import standalone_django, write_section  # noqa: E402
 
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="leguas.settings",
-    DEBUG="true",
-    DATABASE_URL=BENCH_DB,
-    CELERY_BROKER_URL=BENCH_BROKER,
-    CACHE_URL=BENCH_CACHE,
-    LOG_LEVEL="WARNING",
-)
-prepare_database()
-
-import django  # noqa: E402
-
-django.setup()
+standalone_django()
 
 import redis  # noqa: E402
 from django.conf import settings  # noqa: E402

@@ -77,19 +77,18 @@ def session_state(body: Any, route: str) -> SessionState:
             status = "CLOSED"
     else:
         raise _fail(route, "status is not a string")
-    qrcode = data.get("qrcode")
+    qrcode: str | None = values.text(data.get("qrcode"))
     # qrcode/urlcode are never cleared: CONNECTED and CLOSED keep a stale one (§4.1).
-    if status != "QRCODE" or not isinstance(qrcode, str) or not qrcode:
+    if status != "QRCODE" or not qrcode:
         qrcode = None
     elif not qrcode.startswith("data:"):
         qrcode = _PNG_PREFIX + qrcode
-    version = data.get("version")
     return SessionState(
         status=status,
         connected=status == "CONNECTED",
         qrcode=qrcode,
-        version=version if isinstance(version, str) else None,
-        raw_status=raw if isinstance(raw, str) else None,
+        version=values.text(data.get("version"), 40) or None,
+        raw_status=values.text(raw, 40) or None,
     )
 
 

@@ -137,19 +137,23 @@ def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | N
 
 def record_sent(message_id: uuid.UUID, sent: SentMessage, now: datetime) -> bool:
     # Also from unknown: the sweeper may have given up on this send a moment before it answered.
-    return transitions.move(
-        message_id,
-        frm=(MessageStatus.SENDING, MessageStatus.UNKNOWN),
-        to=MessageStatus.SENT,
-        gateway_message_id=sent.id,
-        ack=sent.ack,
-        sent_at=now,
-        attempts=F("attempts") + 1,
-        lease_expires_at=None,
-        next_attempt_at=None,
-        needs_review_since=None,
-        last_error="",
-    )
+    # One source at a time: the usual case is one UPDATE on the hot path, no locking read.
+    for source in (MessageStatus.SENDING, MessageStatus.UNKNOWN):
+        if transitions.move(
+            message_id,
+            frm=source,
+            to=MessageStatus.SENT,
+            gateway_message_id=sent.id,
+            ack=sent.ack,
+            sent_at=now,
+            attempts=F("attempts") + 1,
+            lease_expires_at=None,
+            next_attempt_at=None,
+            needs_review_since=None,
+            last_error="",
+        ):
+            return True
+    return False
 
 
 def _retry_later(claimed: Claimed, reason: str, now: datetime) -> str:

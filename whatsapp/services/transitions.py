@@ -100,7 +100,9 @@ def move(
     if token is not ANY_TOKEN:
         matching = matching.filter(dispatch_token=cast("UUID | None", token))
     values = {"status": to, "updated_at": timezone.now(), **fields}
-    with transaction.atomic():
+    # No savepoint: inside the caller's transaction a change and its listeners stand or fall
+    # with it, and the send path saves two round trips per message.
+    with transaction.atomic(savepoint=False):
         if len(sources) == 1:
             old: str | None = sources[0]
             moved = matching.update(**values) == 1
@@ -124,7 +126,7 @@ def move_many(
     sources = _sources(frm, to)
     moved: list[UUID] = []
     while True:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             rows = list(
                 OutboundMessage.objects.select_for_update(skip_locked=skip_locked)
                 .filter(where, status__in=sources)
@@ -148,7 +150,7 @@ def move_many(
 def flag_for_review(where: Q, now: datetime) -> list[UUID]:
     """Unknown messages matching `where`, not yet flagged → flagged; announced once each."""
     flagged: list[UUID] = []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         ids = list(
             OutboundMessage.objects.select_for_update(skip_locked=True)
             .filter(where, status=S.UNKNOWN, needs_review_since__isnull=True)

@@ -23,21 +23,9 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.stack import BENCH_BROKER, BENCH_CACHE, BENCH_DB, prepare_database, write_section  # noqa: E402
+from bench.stack import standalone_django, write_section  # noqa: E402
 
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="leguas.settings",
-    DEBUG="true",
-    DATABASE_URL=BENCH_DB,
-    CELERY_BROKER_URL=BENCH_BROKER,
-    CACHE_URL=BENCH_CACHE,
-    LOG_LEVEL="WARNING",
-)
-prepare_database()
-
-import django  # noqa: E402
-
-django.setup()
+standalone_django()
 
 import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -82,7 +70,10 @@ def timed(n: int, call: Callable[[int], object]) -> dict[str, float]:
 
 def reset(instance: Instance, *, connected: bool) -> None:
     OutboundMessage.objects.all().delete()
-    Instance.objects.filter(pk=instance.pk).update(connected=connected, next_send_at=None)
+    status = "CONNECTED" if connected else "CLOSED"
+    Instance.objects.filter(pk=instance.pk).update(
+        connected=connected, status=status, next_send_at=None
+    )
 
 
 def main() -> None:
@@ -183,7 +174,7 @@ def drain_round(instance: Instance, sim: Any, drain: int, round_no: int) -> tupl
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     wait_until(lambda: broker.llen("default") == 0, timeout=120, interval=0.1)
     time.sleep(1)
-    Instance.objects.filter(pk=instance.pk).update(connected=True)
+    Instance.objects.filter(pk=instance.pk).update(connected=True, status="CONNECTED")
     started = time.perf_counter()
     doorbell.publish(doorbell.DISPATCH, (instance.pk,))
     assert wait_until(

@@ -69,6 +69,22 @@ def setup_django(env: dict[str, str]) -> None:
     django.setup()
 
 
+def standalone_django() -> None:
+    """For a bench script run on its own: the bench services (emptied, migrated), then Django."""
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="leguas.settings",
+        DEBUG="true",
+        DATABASE_URL=BENCH_DB,
+        CELERY_BROKER_URL=BENCH_BROKER,
+        CACHE_URL=BENCH_CACHE,
+        LOG_LEVEL="WARNING",
+    )
+    prepare_database()
+    import django
+
+    django.setup()
+
+
 def prepare_database() -> None:
     """Create the bench database if needed, migrate it, and empty the broker and cache."""
     import psycopg

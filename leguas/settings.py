@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it sees every database failure, including those of the middleware below.
+    "whatsapp.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -226,8 +228,18 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 # Logging goes through Django's LOGGING (worker/celery.py), not Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# A lost broker connection cancels running acks_late tasks: they will be redelivered anyway.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A lost broker connection does NOT cancel the tasks running: with True, every Redis drop killed
+# the sends in flight (their rows left `sending` until swept) and, in the fault runs and in
+# tests/test_broker_outage_live.py, workers exited on Redis's return (`file descriptor is None`
+# in the prefork pool, `restore_unacked` errors). With False a running send finishes and records
+# its outcome; its broker message may be delivered again after the reconnect, and that second
+# delivery fails its claim (the dispatch token), so nothing is sent twice. Measured both ways:
+# docs/architecture.md, "Broker outages".
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Keep reconnecting for as long as the broker is away; the default (100 tries) ends the worker
+# after a long outage, and with it every sweep.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 

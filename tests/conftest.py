@@ -38,7 +38,7 @@ def rung(monkeypatch) -> Rung:
     def ring(task_name, *args, countdown=None):
         recorded.append((task_name, args))
 
-    def publish(task_name, args, *, countdown=None):
+    def publish(task_name, args, *, countdown=None, task_id=None):
         recorded.append((task_name, tuple(args)))
         return True
 
@@ -137,7 +137,9 @@ def live_stack(django_db_setup, live_server):
     env = process_env(WHATSAPP_PUBLIC_URL=live_server.url, **LIVE_ENV)
     workers = [
         WorkerProcess("sessions", concurrency=2, env=env, name="sessions-test@%h").start(),
-        WorkerProcess("messages,default", concurrency=3, env=env, name="main-test@%h").start(),
+        WorkerProcess(
+            "messages,default,housekeeping", concurrency=3, env=env, name="main-test@%h"
+        ).start(),
     ]
     yield {"env": env, "workers": workers, "url": live_server.url}
     for worker in workers:

@@ -18,7 +18,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 COMPOSE_TEXT = (BASE_DIR / "docker-compose.yml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ["web", "worker-sessions", "worker-messages", "worker-default", "beat", "flower"]
+APP_SERVICES = [
+    "web",
+    "worker-sessions",
+    "worker-messages",
+    "worker-default",
+    "worker-housekeeping",
+    "beat",
+    "flower",
+]
 
 
 def env_example_names() -> set[str]:
@@ -135,3 +143,18 @@ def test_the_image_runs_as_a_non_root_user_in_a_multi_stage_build():
     assert dockerfile.count("\nFROM ") + dockerfile.startswith("FROM ") >= 2
     users = re.findall(r"^USER (\S+)", dockerfile, re.M)
     assert users and users[-1] not in {"root", "0"}
+
+
+@pytest.mark.parametrize("service", [s for s in APP_SERVICES if s != "web"] + ["web"])
+def test_a_process_that_exits_is_started_again(service):
+    # A worker that dies on a broker reconnect must come back by itself.
+    assert SERVICES[service]["restart"] in {"unless-stopped", "always"}
+
+
+def test_housekeeping_has_a_worker_of_its_own():
+    words = command_words("worker-housekeeping")
+    assert celery_option(words, "-Q") == "housekeeping"
+    for service in APP_SERVICES:
+        other = command_words(service)
+        if service != "worker-housekeeping" and "-Q" in other:
+            assert "housekeeping" not in celery_option(other, "-Q").split(","), service

@@ -18,7 +18,7 @@ def test_a_ring_inside_a_transaction_is_published_only_after_the_commit():
         with transaction.atomic():
             doorbell.ring(doorbell.DISPATCH, 7)
             assert not send.called
-        send.assert_called_once_with(doorbell.DISPATCH, (7,), None)
+        send.assert_called_once_with(doorbell.DISPATCH, (7,), None, None)
 
 
 def test_a_rolled_back_transaction_rings_nothing():
@@ -51,7 +51,7 @@ def test_after_a_failure_rings_are_skipped_for_a_moment_then_published_again(mon
     clock[0] += doorbell.COOLDOWN_SECONDS + 0.1
     with mock.patch("whatsapp.doorbell._send") as send:
         assert doorbell.publish(doorbell.DISPATCH, (3,)) is True
-        send.assert_called_once_with(doorbell.DISPATCH, (3,), None)
+        send.assert_called_once_with(doorbell.DISPATCH, (3,), None, None)
 
 
 def test_publish_routes_by_task_name_with_a_countdown():
@@ -62,3 +62,49 @@ def test_publish_routes_by_task_name_with_a_countdown():
     assert name == "whatsapp.messages.reconcile"
     assert send_task.call_args.kwargs["args"] == ["abc"]
     assert send_task.call_args.kwargs["countdown"] == 15
+
+
+def test_no_product_code_publishes_a_task_but_the_doorbell():
+    import ast
+
+    from tests.source_scan import product_modules
+
+    offenders = []
+    for path, tree in product_modules(exclude=("whatsapp/doorbell.py",)):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in {
+                "delay",
+                "apply_async",
+                "send_task",
+                "delay_on_commit",
+                "apply_async_on_commit",
+            }:
+                offenders.append(f"{path}:{node.lineno} .{node.attr}")
+    assert offenders == []
+
+
+def test_services_never_import_task_modules():
+    import ast
+
+    from tests.source_scan import product_modules
+
+    offenders = []
+    for path, tree in product_modules():
+        if not path.startswith(("whatsapp/services/", "whatsapp/doorbell.py")):
+            continue
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(name.startswith("whatsapp.tasks") for name in names):
+                offenders.append(f"{path}:{node.lineno}")
+    assert offenders == []
+
+
+def test_a_publish_never_waits_on_the_result_backend():
+    # Sent by name outside a worker, a task would otherwise subscribe to its result.
+    with mock.patch("celery.current_app.send_task") as send_task:
+        assert doorbell.publish(doorbell.DISPATCH, (1,))
+    assert send_task.call_args.kwargs["ignore_result"] is True

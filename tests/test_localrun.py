@@ -91,3 +91,15 @@ def test_what_the_run_chose_is_written_for_manage_py(tmp_path):
     assert "DEBUG=true" in text
     assert f"WPPCONNECT_URL={plan.env['WPPCONNECT_URL']}" in text
     assert f"CELERY_BROKER_URL={plan.env['CELERY_BROKER_URL']}" in text
+
+
+def test_every_queue_has_a_local_worker_and_housekeeping_its_own(tmp_path):
+    from whatsapp.queues import QUEUE_NAMES
+
+    plan = build_plan({"LEGUAS_VAR_DIR": str(tmp_path), "WPPCONNECT_URL": "http://gw:21465"})
+    consumed = {}
+    for name, command in plan.processes.items():
+        if " worker -Q " in command:
+            consumed[name] = command.split("-Q ")[1].split()[0].split(",")
+    assert {queue for queues in consumed.values() for queue in queues} == set(QUEUE_NAMES)
+    assert consumed["worker-housekeeping"] == ["housekeeping"]

@@ -72,20 +72,17 @@ def test_results_are_ignored_unless_a_task_opts_in_and_events_feed_flower():
     assert app.conf.task_send_sent_event is True
 
 
-def test_three_queues_routed_by_task_name():
+def test_four_queues_routed_by_task_name():
     assert (
         {q.name for q in app.conf.task_queues}
         == set(QUEUE_NAMES)
-        == {
-            "sessions",
-            "messages",
-            "default",
-        }
+        == {"sessions", "messages", "default", "housekeeping"}
     )
     assert app.conf.task_default_queue == "default"
     assert queue_for("whatsapp.sessions.run_operation") == "sessions"
     assert queue_for("whatsapp.messages.send") == "messages"
     assert queue_for("anything.else") == "default"
+    assert queue_for("whatsapp.messages.dispatch") == "default"  # a doorbell per enqueue
     router = app.amqp.router
     assert router.route({}, "whatsapp.messages.send")["queue"].name == "messages"
     assert router.route({}, "whatsapp.sessions.run_operation")["queue"].name == "sessions"
@@ -97,3 +94,46 @@ def test_celery_logs_through_django_logging():
 
 def test_beat_uses_the_database_scheduler():
     assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+HOUSEKEEPING_TASKS = [
+    "whatsapp.housekeeping.sweep",
+    "whatsapp.housekeeping.dispatch_all",
+    "whatsapp.housekeeping.prune",
+    "whatsapp.health.record_all",
+    "whatsapp.health.record_instance",
+    "whatsapp.health.prune",
+]
+
+
+def test_housekeeping_has_its_own_queue_that_traffic_cannot_fill():
+    router = app.amqp.router
+    for task_name in HOUSEKEEPING_TASKS:
+        assert queue_for(task_name) == "housekeeping", task_name
+        assert router.route({}, task_name)["queue"].name == "housekeeping"
+    # Per-message traffic stays off it.
+    for task_name in [
+        "whatsapp.messages.dispatch",
+        "whatsapp.events.apply",
+        "whatsapp.events.retry",
+    ]:
+        assert queue_for(task_name) == "default"
+    soft, hard = TIME_LIMITS["housekeeping"]
+    assert soft < hard <= 60
+
+
+def test_every_beat_entry_runs_on_the_housekeeping_queue_and_names_a_real_task():
+    import whatsapp.tasks  # noqa: F401 - registers the tasks, as a worker's autodiscovery does
+    from whatsapp.beat import entries
+
+    tasks = set(app.tasks)
+    for entry in entries():
+        assert queue_for(entry.task) == "housekeeping", entry.task
+        assert entry.task in tasks, entry.task
+        assert 0 < entry.expires_seconds <= entry.every_seconds
+
+
+def test_workers_keep_running_tasks_and_reconnecting_when_the_broker_drops():
+    assert app.conf.worker_cancel_long_running_tasks_on_connection_loss is False
+    assert app.conf.broker_connection_retry is True
+    assert app.conf.broker_connection_max_retries is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from whatsapp.views.dashboard import health, messages, pages
+from whatsapp.views.dashboard import health, messages, pages, review
 
 urlpatterns = [
     path("system/whatsapp/", pages.session_page, name="dashboard"),
@@ -25,6 +25,11 @@ urlpatterns = [
         "system/whatsapp/messages/<uuid:message_id>/requeue/",
         messages.requeue_view,
         name="dashboard-message-requeue",
+    ),
+    path(
+        "system/whatsapp/messages/<uuid:message_id>/resolve/",
+        review.resolve_view,
+        name="dashboard-message-resolve",
     ),
     # The previous system's path acts on the default instance; the same exists per instance.
     path("system/whatsapp/send-test/", messages.send_test, name="dashboard-send-test-default"),

@@ -6,6 +6,11 @@ counted, and never raised: the caller's row is safe, and a sweeper on beat rings
 kind of row a lost doorbell can leave behind (`whatsapp.services.sweeps`).
 
 Tasks are rung by name, so services never import task modules (and tasks import services).
+
+Publishing uses a connection of its own per thread with short socket timeouts, so a broker that
+refuses or hangs (a SIGSTOP'd Redis accepts connections and never answers) costs a request at
+most about `PUBLISH_TIMEOUT` seconds in total; the workers' consuming connections keep the
+broker settings of leguas/settings.py.
 """
 
 from __future__ import annotations
@@ -26,14 +31,19 @@ SEND = "whatsapp.messages.send"
 RECONCILE = "whatsapp.messages.reconcile"
 RUN_OPERATION = "whatsapp.sessions.run_operation"
 APPLY_EVENT = "whatsapp.events.apply"
+RETRY_EVENT = "whatsapp.events.retry"
 REFRESH_STATE = "whatsapp.health.refresh_state"
 RECORD_INSTANCE = "whatsapp.health.record_instance"
+DISPATCH_ALL = "whatsapp.housekeeping.dispatch_all"
 
 # After a failed publish, skip publishing for this long: a dead or frozen broker then costs one
 # bounded wait per process and period instead of one per request (the sweepers re-drive).
 COOLDOWN_SECONDS = 2.0
 # One quick retry: a broker restart drops pooled connections once.
 RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+# Per socket operation (connect, each command); two tries of a publish stay within ~1 s.
+SOCKET_TIMEOUT = 0.25
+PUBLISH_TIMEOUT = 1.0
 
 # Publish outcomes by task name, for the metrics endpoint: {"published"|"failed"|"skipped": n}.
 counts: Counter[tuple[str, str]] = Counter()
@@ -41,20 +51,33 @@ _lock = threading.Lock()
 _broken_until = 0.0
 
 
+_local = threading.local()
+
+
 def ring(task_name: str, *args: Any, countdown: float | None = None) -> None:
     """Publish `task_name(*args)` once the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: publish(task_name, args, countdown=countdown), robust=True)
 
 
-def publish(task_name: str, args: tuple[Any, ...], *, countdown: float | None = None) -> bool:
-    """Publish now; False when the broker did not take it (logged and counted, never raised)."""
+def publish(
+    task_name: str,
+    args: tuple[Any, ...],
+    *,
+    countdown: float | None = None,
+    task_id: str | None = None,
+) -> bool:
+    """Publish now; False when the broker did not take it (logged and counted, never raised).
+
+    `task_id` names the task in the broker, so the sweeper can tell whether it is still there.
+    """
     global _broken_until
     if time.monotonic() < _broken_until:
         _count(task_name, "skipped")
         return False
     try:
-        _send(task_name, args, countdown)
+        _send(task_name, args, countdown, task_id)
     except Exception as exc:
+        _drop_connection()
         with _lock:
             _broken_until = time.monotonic() + COOLDOWN_SECONDS
         _count(task_name, "failed")
@@ -73,17 +96,57 @@ def _count(task_name: str, outcome: str) -> None:
         counts[(task_name, outcome)] += 1
 
 
-def _send(task_name: str, args: tuple[Any, ...], countdown: float | None) -> None:
+def _connection() -> Any:
+    """This thread's publishing connection, with timeouts short enough to give up quickly."""
     from celery import current_app
 
-    options: dict[str, Any] = {"retry": True, "retry_policy": RETRY_POLICY}
+    connection = getattr(_local, "connection", None)
+    if connection is None:
+        url = str(current_app.conf.broker_url or "")
+        options: dict[str, Any] = {}
+        if url.startswith(("redis://", "rediss://")):
+            options = {
+                "socket_timeout": SOCKET_TIMEOUT,
+                "socket_connect_timeout": SOCKET_TIMEOUT,
+                # No health-check PING before a command: one more round trip to time out on.
+                "health_check_interval": 0,
+            }
+        connection = current_app.connection_for_write(
+            transport_options=options, connect_timeout=SOCKET_TIMEOUT
+        )
+        _local.connection = connection
+    return connection
+
+
+def _drop_connection() -> None:
+    connection = getattr(_local, "connection", None)
+    _local.connection = None
+    if connection is not None:
+        try:
+            connection.release()
+        except Exception:  # already broken; nothing to give back
+            logger.debug("publishing connection could not be released cleanly")
+
+
+def _send(
+    task_name: str, args: tuple[Any, ...], countdown: float | None, task_id: str | None
+) -> None:
+    from celery import current_app
+
+    # ignore_result: otherwise Celery subscribes to the result backend for every task sent by
+    # name outside a worker (one pub/sub subscription per publish, on the backend's own socket
+    # and timeouts): a frozen Redis would hang there, past SOCKET_TIMEOUT.
+    options: dict[str, Any] = {"retry": True, "retry_policy": RETRY_POLICY, "ignore_result": True}
     if countdown is not None:
         options["countdown"] = max(0.0, countdown)
-    current_app.send_task(task_name, args=list(args), **options)
+    if task_id is not None:
+        options["task_id"] = task_id
+    current_app.send_task(task_name, args=list(args), connection=_connection(), **options)
 
 
 def reset() -> None:
-    """Forget a broken broker (tests, and a worker that just reconnected)."""
+    """Forget a broken broker and this thread's connection (tests; a changed broker URL)."""
     global _broken_until
     with _lock:
         _broken_until = 0.0
+    _drop_connection()

@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from whatsapp.models import Instance
+from whatsapp.models.instance import PACING_BOUNDS
 from whatsapp.services.instances import validate_session_name
 
 
@@ -77,8 +78,18 @@ class InstanceSettingsForm(forms.ModelForm):
         self.fields["gateway_url"].initial = self.instance.gateway_url
         if not self.instance.has_secret_key:
             self.fields["secret_key"].help_text = _("No secret key is stored yet: enter it.")
+        # The model's bounds (validators and check constraints) also bound the inputs.
+        for name, upper in PACING_BOUNDS.items():
+            self.fields[name].widget.attrs.update(min="0", max=str(upper))
         for name in ("min_gap_seconds", "max_gap_seconds"):
-            self.fields[name].widget.attrs.update(min="0", step="0.5")
+            self.fields[name].widget.attrs.update(step="0.5")
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # The admin lists gateway_url among the model's fields, which would add the model's
+        # URLValidator and refuse Docker service names; check_gateway_url is the check.
+        exclude: set[str] = super()._get_validation_exclusions()  # type: ignore[misc]
+        exclude.add("gateway_url")
+        return exclude
 
     def clean_gateway_url(self) -> str:
         return check_gateway_url(self.cleaned_data["gateway_url"].strip())
@@ -89,18 +100,6 @@ class InstanceSettingsForm(forms.ModelForm):
         if problem:
             raise forms.ValidationError(problem)
         return name
-
-    def clean_min_gap_seconds(self) -> float:
-        return self._not_negative("min_gap_seconds")
-
-    def clean_max_gap_seconds(self) -> float:
-        return self._not_negative("max_gap_seconds")
-
-    def _not_negative(self, name: str) -> float:
-        value: float = self.cleaned_data[name]
-        if value < 0:
-            raise forms.ValidationError(_("Enter 0 or more."))
-        return value
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -1,7 +1,9 @@
 """Queues, routes and per-queue time limits.
 
-Three queues so that a 90-second gateway call on `sessions` can never delay a send on `messages`,
-and periodic housekeeping on `default` never waits behind either.
+Four queues, each with workers of its own: a 90-second gateway call on `sessions` never delays
+a send on `messages`; the per-message traffic on `default` (dispatcher doorbells, webhook events)
+never delays the periodic `housekeeping` (sweeps, the health recorder, the beat dispatcher,
+pruning), so a 10,000-message backlog cannot starve the sweeps that recover from faults.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from kombu import Exchange, Queue
 SESSIONS = "sessions"
 MESSAGES = "messages"
 DEFAULT = "default"
-QUEUE_NAMES = (SESSIONS, MESSAGES, DEFAULT)
+HOUSEKEEPING = "housekeeping"
+QUEUE_NAMES = (SESSIONS, MESSAGES, DEFAULT, HOUSEKEEPING)
 
 CELERY_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in QUEUE_NAMES)
 
@@ -23,14 +26,20 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "whatsapp.sessions.*": {"queue": SESSIONS},
     "whatsapp.messages.send": {"queue": MESSAGES},
     "whatsapp.messages.reconcile": {"queue": MESSAGES},
+    "whatsapp.housekeeping.*": {"queue": HOUSEKEEPING},
+    "whatsapp.health.record_all": {"queue": HOUSEKEEPING},
+    "whatsapp.health.record_instance": {"queue": HOUSEKEEPING},
+    "whatsapp.health.prune": {"queue": HOUSEKEEPING},
 }
 
 # (soft, hard) seconds. Sessions sit above the gateway's 90 s start/close/logout timeout; sends
-# above its 60 s read timeout; housekeeping is short.
+# above its 60 s read timeout; per-message housekeeping is short; periodic housekeeping works in
+# bounded batches (a health probe waits at most 10 s for the gateway).
 TIME_LIMITS: dict[str, tuple[int, int]] = {
     SESSIONS: (110, 130),
     MESSAGES: (50, 60),
     DEFAULT: (25, 30),
+    HOUSEKEEPING: (50, 60),
 }
 
 

@@ -9,7 +9,12 @@ from typing import Any
 from celery import Celery
 from celery.signals import setup_logging
 
+from worker import kombu_guard
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leguas.settings")
+
+# A kombu defect made workers exit on a Redis drop: see worker/kombu_guard.py.
+kombu_guard.install()
 
 app = Celery("leguas")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -160,6 +160,10 @@ def build_plan(env: dict[str, str]) -> Plan:
             # A session call may hold its worker 90 s; sends and housekeeping have their own worker.
             "worker-sessions": f"{celery} worker -Q sessions -c 2 -n sessions@%h --loglevel INFO",
             "worker-main": f"{celery} worker -Q messages,default -c 4 -n main@%h --loglevel INFO",
+            # Housekeeping has its own worker: message traffic cannot delay the sweeps.
+            "worker-housekeeping": (
+                f"{celery} worker -Q housekeeping -c 1 -n housekeeping@%h --loglevel INFO"
+            ),
             "beat": f"{celery} beat --loglevel INFO",
             "flower": f"{celery} flower --address=127.0.0.1 --port={flower_port}",
         }

@@ -1060,3 +1060,23 @@ def test_a_server_message_echoing_the_secret_is_scrubbed(client, rsps):
 )
 def test_mask_phone_hides_the_middle_digits(phone, masked):
     assert mask_phone(phone) == masked
+
+
+def test_clear_session_data_puts_the_secret_in_the_path_and_sends_no_token(client, rsps, http):
+    rsps.post(f"{BASE}/api/{SESSION}/{SECRET}/clear-session-data", json={"success": True})
+
+    client.clear_session_data()
+
+    assert "Authorization" not in rsps.calls[0].request.headers
+
+
+def test_a_failed_clear_session_data_never_shows_the_secret(client, rsps):
+    rsps.post(
+        f"{BASE}/api/{SESSION}/{SECRET}/clear-session-data",
+        status=400,
+        json={"response": "error", "message": "The token is incorrect"},
+    )
+
+    error = raised(client.clear_session_data)
+
+    assert_clean(str(error) + repr(error) + (error.server_message or ""))

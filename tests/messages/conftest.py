@@ -75,12 +75,22 @@ def unpaced_instance(make_instance: Callable[..., Any]) -> Any:
     return make_instance("main", **UNPACED)
 
 
+@pytest.fixture
+def connected_instance(make_instance: Callable[..., Any], sim: Any, rung: Any) -> Any:
+    """An unpaced instance connected on the simulator; doorbell rings recorded, not published."""
+    instance = make_instance("main", **UNPACED)
+    connect(sim, instance)
+    return instance
+
+
 class MessageWorkers:
     """A `default` worker and a `messages` worker, separately, so one can be killed."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
-        self.default = WorkerProcess("default", concurrency=3, env=env, name="msg-default@%h")
+        self.default = WorkerProcess(
+            "default,housekeeping", concurrency=3, env=env, name="msg-default@%h"
+        )
         self.messages = self._messages_worker()
 
     def _messages_worker(self) -> WorkerProcess:

@@ -51,7 +51,7 @@ def test_send_text_stores_e164_digits_and_rings_the_dispatcher_on_commit(
     assert message.priority == 0
     assert message.enqueued_by == "python"
     assert len(callbacks) == 1
-    send.assert_called_once_with("whatsapp.messages.dispatch", (instance.pk,), None)
+    send.assert_called_once_with("whatsapp.messages.dispatch", (instance.pk,), None, None)
     assert api.get(message.id) == message
 
 

@@ -54,7 +54,7 @@ def test_a_retry_waiting_message_keeps_later_ones_to_the_same_person_back(instan
 
 def test_a_disconnected_instance_keeps_its_messages_waiting(instance):
     message = api.send_text(phone(1), "wait")
-    Instance.objects.filter(pk=instance.pk).update(connected=False)
+    Instance.objects.filter(pk=instance.pk).update(connected=False, status="CLOSED")
     assert dispatched(instance)[0] == []
     assert OutboundMessage.objects.get(pk=message.pk).status == "queued"
 
@@ -128,7 +128,8 @@ def test_an_unknown_number_fails_at_once_without_retry(instance, sim):
 
 
 def test_not_connected_puts_it_back_and_asks_for_a_refresh(make_instance, sim):
-    instance = make_instance("main", connected=True, **UNPACED)  # the row is wrong: never started
+    # The row is wrong: the session never started on the gateway.
+    instance = make_instance("main", connected=True, status="CONNECTED", **UNPACED)
     message = api.send_text(phone(1), "later")
     (ident,), token = dispatched(instance)
     outcome = send.send(ident, token)

@@ -109,13 +109,9 @@ def test_status_answers_from_the_database_and_asks_for_one_refresh(
 def test_qrcode_returns_the_stored_code_and_its_expiry(operator_client, make_instance):
     from django.utils import timezone
 
-    instance = make_instance()
-    instance.status, instance.qr_code, instance.code_produced_at = (
-        "QRCODE",
-        "data:image/png;base64,AA",
-        timezone.now(),
+    make_instance(
+        status="QRCODE", qr_code="data:image/png;base64,AA", code_produced_at=timezone.now()
     )
-    instance.save()
     body = operator_client.get("/system/whatsapp/qrcode/").json()
     assert body["qrcode"] == "data:image/png;base64,AA" and body["expires_at"]
 

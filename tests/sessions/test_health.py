@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from whatsapp.models import HealthSample, SessionOperation
+from whatsapp.models import HealthSample, Instance, SessionOperation
 from whatsapp.services import health
 from whatsapp.services.gateway import client_for, webhook_url
 
@@ -35,10 +35,18 @@ def test_a_sample_records_status_connection_and_latency(sim, make_instance):
     assert sample.transition == "connected"
 
 
+def next_period(instance) -> None:
+    """As if a period had passed since the last sample was claimed."""
+    Instance.objects.filter(pk=instance.pk).update(
+        health_claimed_at=timezone.now() - timedelta(hours=1)
+    )
+
+
 def test_an_unlinked_phone_is_recorded_as_a_disconnect(sim, make_instance):
     instance = make_instance()
     connect(sim, instance)
     health.record(instance.pk)
+    next_period(instance)
     sim.unlink(instance.session_name)
     sample = health.record(instance.pk)
     assert not sample.connected and sample.transition == "disconnected"
@@ -69,9 +77,9 @@ def test_reconnect_attempts_back_off_and_stop_at_the_hourly_cap(sim, make_instan
             started += 1
             SessionOperation.objects.filter(status="pending").update(status="failed")
         # Jump past the backoff each time: only the hourly cap may stop it.
-        instance.refresh_from_db()
-        instance.next_reconnect_at = timezone.now() - timedelta(seconds=1)
-        instance.save()
+        Instance.objects.filter(pk=instance.pk).update(
+            next_reconnect_at=timezone.now() - timedelta(seconds=1)
+        )
     assert started == health.RECONNECT_CAP_PER_HOUR
     instance.refresh_from_db()
     assert instance.reconnect_attempts == health.RECONNECT_CAP_PER_HOUR
@@ -131,3 +139,35 @@ def test_beat_entries_exist_after_migrate_and_keep_operator_edits():
     assert ensure_schedule() == []
     record.refresh_from_db()
     assert record.enabled is False
+
+
+def test_two_beats_ticking_in_one_period_take_one_sample(sim, make_instance):
+    instance = make_instance()
+    first = health.record(instance.pk, period=30)
+    second = health.record(instance.pk, period=30)  # the other beat, a moment later
+    assert first is not None and second is None
+    assert HealthSample.objects.filter(instance=instance).count() == 1
+
+
+def test_one_beat_ticking_once_a_period_is_never_refused(sim, make_instance):
+    instance = make_instance()
+    start = timezone.now()
+    taken = 0
+    # Ticks 30 s apart with a few seconds of jitter either way, and a second beat 5 s behind.
+    for tick, jitter in enumerate([0, 4, -4, 3, -3, 0]):
+        for offset in (0, 5):
+            at = start + timedelta(seconds=30 * tick + jitter + offset)
+            taken += health.claim_sample(instance.pk, 30, at)
+    assert taken == 6
+
+
+def test_the_recorder_takes_its_period_from_the_beat_entry(db):
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from whatsapp.beat import health_period
+
+    entry = PeriodicTask.objects.get(task="whatsapp.health.record_all")
+    assert health_period() == entry.interval.every
+    entry.interval, _ = IntervalSchedule.objects.get_or_create(every=7, period="seconds")
+    entry.save()
+    assert health_period() == 7

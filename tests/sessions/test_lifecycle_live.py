@@ -166,14 +166,16 @@ def test_an_unlinked_phone_is_recorded_and_reconnects_stay_within_the_cap(
     )
     sim.scan(instance.session_name)
     assert wait_until(lambda: Instance.objects.get(pk=instance.pk).connected, 5)
-    record_instance.delay(instance.pk)
+    # Each call stands for one beat period; a period of 1 s lets calls 1 s apart each sample.
+    record_instance.delay(instance.pk, 1)
     assert wait_until(
         lambda: HealthSample.objects.filter(instance=instance, connected=True).exists(), 10
     )
 
     sim.unlink(instance.session_name)
     unlinked = time.monotonic()
-    record_instance.delay(instance.pk)  # what beat does every period
+    time.sleep(1)
+    record_instance.delay(instance.pk, 1)  # what beat does every period
     assert wait_until(
         lambda: HealthSample.objects.filter(instance=instance, transition="disconnected").exists(),
         60,
@@ -188,7 +190,7 @@ def test_an_unlinked_phone_is_recorded_and_reconnects_stay_within_the_cap(
     )
     for _ in range(3):
         time.sleep(1)
-        record_instance.delay(instance.pk)
+        record_instance.delay(instance.pk, 1)
     assert wait_until(lambda: Instance.objects.get(pk=instance.pk).needs_scan, 15)
     refreshed = Instance.objects.get(pk=instance.pk)
     assert refreshed.reconnect_attempts <= health.RECONNECT_CAP_PER_HOUR

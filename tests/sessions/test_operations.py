@@ -199,3 +199,21 @@ def test_pending_operations_whose_doorbell_was_lost_are_rung_again(make_instance
     assert rung.args_of(doorbell.RUN_OPERATION) == [old.pk]
     stuck.refresh_from_db()
     assert stuck.status == "failed" and stuck.error_code == "worker_lost"
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("en", "restart the gateway's container"),
+        ("pt-br", "reinicie o contêiner do gateway"),
+    ],
+)
+def test_a_stuck_start_says_that_only_a_container_restart_clears_a_leaked_browser(language, says):
+    from django.utils import translation
+
+    from whatsapp.services.errors import render
+
+    with translation.override(language):
+        text = render("stuck_initializing", {"seconds": 75})
+    assert says in text and "75" in text
+    assert "restarting the gateway clears it" not in text

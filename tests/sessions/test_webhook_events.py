@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from whatsapp.models import GatewayEvent, InboundMessage
+from whatsapp.models import GatewayEvent, InboundMessage, Instance
 from whatsapp.services import webhooks
 
 pytestmark = pytest.mark.django_db
@@ -51,8 +51,7 @@ def test_logout_and_close_events_close_the_session(make_instance):
     instance = make_instance(connected=True, status="CONNECTED")
     apply(instance, event="closesession", message="Session: x disconnected", connected=False)
     assert instance.status == "CLOSED" and not instance.connected
-    instance.connected = True
-    instance.save()
+    Instance.objects.filter(pk=instance.pk).update(connected=True, status="CONNECTED")
     apply(instance, event="logoutsession", message="Session: x logged out", connected=False)
     assert instance.needs_scan and not instance.connected
 

@@ -12,7 +12,25 @@ from django.utils.translation import ngettext, pgettext_lazy
 
 from whatsapp.admin.wording import ModelWording
 from whatsapp.models import ApiKey, MessageAttempt, OutboundMessage
-from whatsapp.services import outbox
+from whatsapp.models.message import Resolution
+from whatsapp.services import outbox, review
+
+
+class NeedsReviewFilter(admin.SimpleListFilter):
+    title = _("needs review")
+    parameter_name = "needs_review"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[OutboundMessage]
+    ) -> QuerySet[OutboundMessage]:
+        if self.value() == "yes":
+            return queryset.filter(needs_review_since__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(needs_review_since__isnull=True)
+        return queryset
 
 
 class MessageAttemptInline(admin.TabularInline):
@@ -27,6 +45,7 @@ class MessageAttemptInline(admin.TabularInline):
         "http_status",
         "duration_ms",
         "error",
+        "worker",
     )
     readonly_fields = fields
 
@@ -45,13 +64,14 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         "attempts",
         "created_at",
         "sent_at",
+        "needs_review_since",
     ]
-    list_filter = ["status", "priority", "instance", "created_at"]
+    list_filter = ["status", NeedsReviewFilter, "priority", "instance", "created_at"]
     search_fields = ["=id", "recipient", "gateway_message_id", "idempotency_key"]
     date_hierarchy = "created_at"
     list_select_related = ["instance"]
     inlines = [MessageAttemptInline]
-    actions = ["requeue", "cancel"]
+    actions = ["requeue", "cancel", "resolve_sent", "resolve_resend"]
     readonly_fields = [
         "id",
         "instance",
@@ -71,6 +91,10 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         "read_at",
         "failed_at",
         "last_error",
+        "needs_review_since",
+        "resolution",
+        "resolved_by",
+        "resolved_at",
         "enqueued_by",
         "created_at",
         "updated_at",
@@ -107,6 +131,34 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         self._apply(
             request, queryset, outbox.cancel_message, str(_("%(count)s message(s) cancelled."))
         )
+
+    def _resolve(
+        self, request: HttpRequest, queryset: QuerySet[OutboundMessage], resolution: str
+    ) -> None:
+        who = request.user.get_username()
+        self._apply(
+            request,
+            queryset,
+            lambda pk: review.resolve(pk, resolution, who),
+            str(_("%(count)s message(s) resolved.")),
+        )
+
+    @admin.action(
+        description=_("Review: the selected messages were sent"),
+        permissions=["operate"],
+    )
+    def resolve_sent(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        self._resolve(request, queryset, Resolution.SENT)
+
+    @admin.action(
+        description=_("Review: send the selected messages again"),
+        permissions=["operate"],
+    )
+    def resolve_resend(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        self._resolve(request, queryset, Resolution.RESEND)
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("whatsapp.operate_instance"))
 
 
 @admin.register(ApiKey)

@@ -75,8 +75,18 @@ class HealthSampleAdmin(admin.ModelAdmin):
 
 @admin.register(GatewayEvent)
 class GatewayEventAdmin(admin.ModelAdmin):
-    list_display = ["id", "instance", "event", "received_at", "processed_at", "outcome"]
-    list_filter = ["event", "instance"]
+    list_display = [
+        "id",
+        "instance",
+        "event",
+        "state",
+        "attempts",
+        "received_at",
+        "processed_at",
+        "outcome",
+        "error",
+    ]
+    list_filter = ["state", "event", "instance"]
     readonly_fields = [f.name for f in GatewayEvent._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

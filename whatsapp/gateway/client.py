@@ -189,6 +189,16 @@ class GatewayClient:
         """Unlink the device. Raises NotConnected unless the session is connected (§5.7)."""
         self._post("logout-session", {}, slow=True)
 
+    def clear_session_data(self) -> None:
+        """Delete the session's browser profile (secret in the path, no token, §5.13).
+
+        The server never deletes the session's token file (§8.13): the name stays in
+        show-all-sessions and auto-starts at the server's next boot until it is removed there.
+        """
+        route = "clear-session-data"
+        session, secret = quote(self.session, safe=""), quote(self._secret_key, safe="")
+        self._call("POST", route, f"/api/{session}/{secret}/{route}", auth=False, slow=True)
+
     # -- messages -----------------------------------------------------------------------
 
     def send_text(self, phone: str, text: str) -> SentMessage:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import values
 from .errors import ProtocolError
 from .types import STATUSES, DeviceInfo, GatewayMessage, NumberStatus, SentMessage, SessionState
 
@@ -33,18 +34,31 @@ def expect_dict(body: Any, route: str) -> dict[str, Any]:
     return body
 
 
+# Message ids are stored in a 200-character column; a longer one is not an id we can use.
+MAX_ID_LENGTH = 200
+# Ack levels (§5.8): -1 error, 0 pending, 1 sent, 2 delivered, 3 read, 4 played.
+ACK_RANGE = (-1, 4)
+
+
 def wid_to_str(value: Any) -> str | None:
     """Ids come as strings from send-message but as objects in other places (§8.18)."""
+    found: str | None = None
     if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
+        found = value
+    elif isinstance(value, dict):
         serialized = value.get("_serialized")
-        if isinstance(serialized, str):
-            return serialized
         user, server = value.get("user"), value.get("server")
-        if isinstance(user, str) and isinstance(server, str):
-            return f"{user}@{server}"
-    return None
+        if isinstance(serialized, str):
+            found = serialized
+        elif isinstance(user, str) and isinstance(server, str):
+            found = f"{user}@{server}"
+    if not found or len(found) > MAX_ID_LENGTH:
+        return None
+    return values.clean_text(found)
+
+
+def ack_level(value: Any) -> int | None:
+    return values.small_int(value, *ACK_RANGE)
 
 
 def session_state(body: Any, route: str) -> SessionState:
@@ -63,19 +77,18 @@ def session_state(body: Any, route: str) -> SessionState:
             status = "CLOSED"
     else:
         raise _fail(route, "status is not a string")
-    qrcode = data.get("qrcode")
+    qrcode: str | None = values.text(data.get("qrcode"))
     # qrcode/urlcode are never cleared: CONNECTED and CLOSED keep a stale one (§4.1).
-    if status != "QRCODE" or not isinstance(qrcode, str) or not qrcode:
+    if status != "QRCODE" or not qrcode:
         qrcode = None
     elif not qrcode.startswith("data:"):
         qrcode = _PNG_PREFIX + qrcode
-    version = data.get("version")
     return SessionState(
         status=status,
         connected=status == "CONNECTED",
         qrcode=qrcode,
-        version=version if isinstance(version, str) else None,
-        raw_status=raw if isinstance(raw, str) else None,
+        version=values.text(data.get("version"), 40) or None,
+        raw_status=values.text(raw, 40) or None,
     )
 
 
@@ -88,9 +101,8 @@ def sent_message(body: Any, route: str, fallback_to: str) -> SentMessage:
     message_id = wid_to_str(first.get("id"))
     if not message_id:
         raise _fail(route, "the message has no id")
-    ack = first.get("ack")
     to = wid_to_str(first.get("to")) or wid_to_str(first.get("chatId")) or fallback_to
-    return SentMessage(id=message_id, ack=ack if isinstance(ack, int) else 0, to=to)
+    return SentMessage(id=message_id, ack=ack_level(first.get("ack")) or 0, to=to)
 
 
 def device_info(body: Any, route: str) -> DeviceInfo:
@@ -100,12 +112,13 @@ def device_info(body: Any, route: str) -> DeviceInfo:
         raise _fail(route, "response is not an object")
     # Only phoneNumber is added by the server; the rest is WhatsApp Web's Conn model (§5.9).
     wid = wid_to_str(response.get("phoneNumber")) or wid_to_str(response.get("wid"))
-    pushname = response.get("pushname")
-    platform = response.get("platform")
+    # Both end up in the database (the instance's device): cleaned and bounded.
+    pushname = values.text(response.get("pushname"), 100)
+    platform = values.text(response.get("platform"), 40)
     return DeviceInfo(
         phone=(digits(wid) or None) if wid else None,
-        pushname=pushname if isinstance(pushname, str) else None,
-        platform=platform if isinstance(platform, str) else None,
+        pushname=pushname or None,
+        platform=platform or None,
         raw=response,
     )
 
@@ -137,18 +150,13 @@ def gateway_message(item: Any, route: str) -> GatewayMessage:
     if not isinstance(from_me, bool):
         # Serialized ids are "fromMe_chatId_key" (§5.8).
         from_me = message_id.startswith("true_")
-    text = data.get("body")
-    if not isinstance(text, str):
-        content = data.get("content")
-        text = content if isinstance(content, str) else ""
-    timestamp = data.get("t", data.get("timestamp"))
-    ack = data.get("ack")
+    text = values.text(data.get("body")) or values.text(data.get("content"))
     return GatewayMessage(
         id=message_id,
         from_me=from_me,
         body=text,
-        timestamp=timestamp if isinstance(timestamp, int) else None,
-        ack=ack if isinstance(ack, int) else None,
+        timestamp=values.epoch_seconds(data.get("t", data.get("timestamp"))),
+        ack=ack_level(data.get("ack")),
         to=wid_to_str(data.get("to")),
     )
 

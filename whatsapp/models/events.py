@@ -4,6 +4,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class EventState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPLIED = "applied", _("Applied")
+    # Applying it raised: tried again with backoff (next_attempt_at), then set aside.
+    FAILED = "failed", _("Failed, will retry")
+    SET_ASIDE = "set_aside", _("Set aside")
+
+
 class GatewayEvent(models.Model):
     """A webhook call as received, stored before it is applied (the inbox)."""
 
@@ -21,6 +29,12 @@ class GatewayEvent(models.Model):
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=200, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=EventState.choices, default=EventState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         verbose_name = _("gateway event")
@@ -31,7 +45,12 @@ class GatewayEvent(models.Model):
                 fields=["instance", "dedupe_key"], name="one_event_per_dedupe_key"
             )
         ]
-        indexes = [models.Index(fields=["processed_at", "received_at"])]
+        indexes = [
+            models.Index(fields=["processed_at", "received_at"]),
+            # The sweeper's look-ups: pending events whose doorbell was lost, failed ones due.
+            models.Index(fields=["state", "next_attempt_at"], name="event_sweep_idx"),
+            models.Index(fields=["instance", "state"], name="event_instance_state_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} #{self.pk}"

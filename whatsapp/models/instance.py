@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from whatsapp import crypto
@@ -21,6 +23,55 @@ class SessionStatus(models.TextChoices):
     PHONECODE = "PHONECODE", _("Waiting for pairing code")
     CONNECTED = "CONNECTED", _("Connected")
     UNKNOWN = "UNKNOWN", _("Unknown")
+
+
+# Bounds of the pacing settings: past them a value is a typo, and a huge one (1e308) would
+# overflow the dispatcher's date arithmetic for every instance.
+MAX_GAP_SECONDS = 3600
+MAX_CAP_PER_MINUTE = 1_000
+MAX_CAP_PER_HOUR = 60_000
+MAX_CAP_PER_DAY = 1_000_000
+PACING_BOUNDS = {
+    "min_gap_seconds": MAX_GAP_SECONDS,
+    "max_gap_seconds": MAX_GAP_SECONDS,
+    "cap_per_minute": MAX_CAP_PER_MINUTE,
+    "cap_per_hour": MAX_CAP_PER_HOUR,
+    "cap_per_day": MAX_CAP_PER_DAY,
+}
+
+# The session state, written only by whatsapp.services.session_state.
+STATE_FIELDS = frozenset(
+    {
+        "status",
+        "connected",
+        "phone",
+        "device",
+        "qr_code",
+        "pairing_code",
+        "code_produced_at",
+        "last_error",
+        "checked_at",
+        "status_changed_at",
+        "connected_since",
+        "gateway_error",
+        "unreachable_since",
+        "needs_scan",
+    }
+)
+# Fields other processes keep current (the dispatcher's next send, the recorder's claim and its
+# reconnect bookkeeping) besides the state. `Instance.save()` of a loaded row leaves them all
+# out, so a stale copy in a form or the admin cannot overwrite them.
+RUNTIME_FIELDS = STATE_FIELDS | {
+    "next_send_at",
+    "health_claimed_at",
+    "reconnect_attempts",
+    "reconnect_window_start",
+    "next_reconnect_at",
+}
+
+
+def _bounded(upper: float) -> list[MinValueValidator | MaxValueValidator]:
+    return [MinValueValidator(0), MaxValueValidator(upper)]
 
 
 class Instance(models.Model):
@@ -41,11 +92,21 @@ class Instance(models.Model):
     auto_reconnect = models.BooleanField(_("reconnect automatically"), default=True)
 
     # Pacing: a random gap between two sends and caps per window; 0 switches one off.
-    min_gap_seconds = models.FloatField(_("minimum gap between sends (s)"), default=3.0)
-    max_gap_seconds = models.FloatField(_("maximum gap between sends (s)"), default=8.0)
-    cap_per_minute = models.PositiveIntegerField(_("sends per minute"), default=8)
-    cap_per_hour = models.PositiveIntegerField(_("sends per hour"), default=200)
-    cap_per_day = models.PositiveIntegerField(_("sends per day"), default=1000)
+    min_gap_seconds = models.FloatField(
+        _("minimum gap between sends (s)"), default=3.0, validators=_bounded(MAX_GAP_SECONDS)
+    )
+    max_gap_seconds = models.FloatField(
+        _("maximum gap between sends (s)"), default=8.0, validators=_bounded(MAX_GAP_SECONDS)
+    )
+    cap_per_minute = models.PositiveIntegerField(
+        _("sends per minute"), default=8, validators=_bounded(MAX_CAP_PER_MINUTE)
+    )
+    cap_per_hour = models.PositiveIntegerField(
+        _("sends per hour"), default=200, validators=_bounded(MAX_CAP_PER_HOUR)
+    )
+    cap_per_day = models.PositiveIntegerField(
+        _("sends per day"), default=1000, validators=_bounded(MAX_CAP_PER_DAY)
+    )
     next_send_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Last known state, kept by operations, webhooks and the health recorder.
@@ -72,6 +133,8 @@ class Instance(models.Model):
     reconnect_window_start = models.DateTimeField(null=True, blank=True)
     next_reconnect_at = models.DateTimeField(null=True, blank=True)
     needs_scan = models.BooleanField(_("needs a new scan"), default=False)
+    # The health recorder's claim: one sample per period however many beats ask for it.
+    health_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -88,10 +151,52 @@ class Instance(models.Model):
             models.UniqueConstraint(
                 fields=["gateway_url", "session_name"], name="one_instance_per_gateway_session"
             ),
+            # Whatever writes them (a form, the admin, a script, SQL), pacing stays in bounds.
+            models.CheckConstraint(
+                condition=Q(min_gap_seconds__gte=0, min_gap_seconds__lte=MAX_GAP_SECONDS),
+                name="min_gap_in_bounds",
+                violation_error_message=_("The gaps must be between 0 and 3600 seconds."),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    max_gap_seconds__gte=F("min_gap_seconds"),
+                    max_gap_seconds__lte=MAX_GAP_SECONDS,
+                ),
+                name="max_gap_in_bounds",
+                violation_error_message=_(
+                    "The maximum gap must not be less than the minimum gap, nor above 3600 s."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    cap_per_minute__lte=MAX_CAP_PER_MINUTE,
+                    cap_per_hour__lte=MAX_CAP_PER_HOUR,
+                    cap_per_day__lte=MAX_CAP_PER_DAY,
+                ),
+                name="caps_in_bounds",
+                violation_error_message=_("A cap is above its limit."),
+            ),
+            # One rule for the dispatcher and the pages: connected exactly when CONNECTED.
+            models.CheckConstraint(
+                condition=Q(connected=True, status="CONNECTED")
+                | (Q(connected=False) & ~Q(status="CONNECTED")),
+                name="connected_iff_status_connected",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Saving a loaded row writes its settings only: the state and the runtime fields may
+        # have changed since this copy was read, and each has its own writer.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in RUNTIME_FIELDS
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def secret_key(self) -> str:

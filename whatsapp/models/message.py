@@ -35,6 +35,36 @@ REQUEUEABLE_STATUSES = (MessageStatus.FAILED, MessageStatus.EXPIRED, MessageStat
 ACK_ORDER = {MessageStatus.SENT: 1, MessageStatus.DELIVERED: 2, MessageStatus.READ: 3}
 
 
+class AttemptOutcome(models.TextChoices):
+    """How one try ended. Chosen from the gateway error's type, never from its text."""
+
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    NOT_CONNECTED = "not_connected", _("Session not connected")
+    UNKNOWN_NUMBER = "unknown_number", _("Number not on WhatsApp")
+    UNREACHABLE = "unreachable", _("Gateway unreachable")
+    REJECTED = "rejected", _("Refused by the gateway")
+    UNKNOWN = "unknown", _("Unknown: the answer was lost")
+    LOST = "lost", _("The worker stopped mid-send")
+
+
+# Tries that prove the gateway sent nothing to WhatsApp: they use no pacing budget. An unknown
+# number is not among them: the gateway asked WhatsApp about it first (contract §5.8), and a
+# number that probes many unknown numbers is what WhatsApp bans.
+NOT_SENT_OUTCOMES = (
+    AttemptOutcome.NOT_CONNECTED,
+    AttemptOutcome.UNREACHABLE,
+    AttemptOutcome.REJECTED,
+)
+
+
+class Resolution(models.TextChoices):
+    """What a person decided about a message whose send stayed ambiguous."""
+
+    SENT = "sent", _("It was sent")
+    RESEND = "resend", _("Send it again")
+
+
 class Priority(models.IntegerChoices):
     HIGH = 0, _("high")
     NORMAL = 5, _("normal")
@@ -79,6 +109,14 @@ class OutboundMessage(models.Model):
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    # An unknown send past WHATSAPP_UNKNOWN_GRACE waits for a person: since when, and what they
+    # decided (who, when). Cleared when the message leaves unknown.
+    needs_review_since = models.DateTimeField(_("needs review since"), null=True, blank=True)
+    resolution = models.CharField(
+        _("resolution"), max_length=10, choices=Resolution.choices, blank=True
+    )
+    resolved_by = models.CharField(_("resolved by"), max_length=150, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     enqueued_by = models.CharField(_("enqueued by"), max_length=120, blank=True)
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
@@ -102,6 +140,11 @@ class OutboundMessage(models.Model):
             models.Index(fields=["status", "lease_expires_at"], name="msg_lease_idx"),
             models.Index(fields=["gateway_message_id"], name="msg_gateway_id_idx"),
             models.Index(fields=["recipient", "created_at"], name="msg_recipient_idx"),
+            models.Index(
+                fields=["needs_review_since"],
+                condition=Q(needs_review_since__isnull=False),
+                name="msg_review_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -115,10 +158,17 @@ class MessageAttempt(models.Model):
         related_name="attempt_log",
         verbose_name=_("message"),
     )
+    # The message's instance, copied so pacing reads one index range instead of a join.
+    # No index of its own: attempt_window_idx starts with it.
+    instance = models.ForeignKey(
+        "whatsapp.Instance", on_delete=models.CASCADE, related_name="+", null=True, db_index=False
+    )
     number = models.PositiveIntegerField(_("attempt"))
     started_at = models.DateTimeField(_("started at"))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    outcome = models.CharField(_("outcome"), max_length=30)
+    outcome = models.CharField(_("outcome"), max_length=30, choices=AttemptOutcome.choices)
+    # "hostname:pid" of the worker process making the call, so a dead one's try is released.
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
     http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
@@ -127,8 +177,16 @@ class MessageAttempt(models.Model):
         verbose_name = _("message attempt")
         verbose_name_plural = _("message attempts")
         ordering = ["message", "number"]
-        # Pacing counts the tries of the last minute, hour and day.
-        indexes = [models.Index(fields=["started_at"], name="attempt_started_idx")]
+        indexes = [
+            # Pacing counts an instance's tries that finished in the last minute, hour and day,
+            # and those still in flight: two short index ranges, whatever the history.
+            models.Index(fields=["instance", "finished_at"], name="attempt_window_idx"),
+            models.Index(
+                fields=["instance"],
+                condition=Q(finished_at__isnull=True),
+                name="attempt_in_flight_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.message_id} #{self.number} {self.outcome}"

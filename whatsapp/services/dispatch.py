@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from whatsapp.models import Instance, OutboundMessage
 from whatsapp.models.message import MessageStatus
-from whatsapp.services import pacing
+from whatsapp.services import pacing, transitions
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +51,22 @@ def due(now: datetime) -> Q:
     )
 
 
+def send_task_id(message_id: uuid.UUID | str, token: uuid.UUID | str) -> str:
+    """The broker id of a message's send task, so the sweeper can look for it there."""
+    return f"whatsapp-send:{message_id}:{token}"
+
+
 def instances_with_work() -> list[int]:
-    """Instances the beat dispatcher should look at: connected, enabled, with queued messages."""
+    """Instances the beat dispatcher should look at: connected, enabled, with queued messages.
+
+    One id per instance: `order_by()` drops the model's default ordering, which would otherwise
+    be added to the DISTINCT and make it one id per queued row.
+    """
     return list(
         OutboundMessage.objects.filter(
             status=MessageStatus.QUEUED, instance__enabled=True, instance__connected=True
         )
+        .order_by()
         .values_list("instance_id", flat=True)
         .distinct()
     )
@@ -122,12 +132,11 @@ def _next_due_in(instance: Instance, now: datetime) -> float | None:
 
 
 def expire_due(now: datetime, instance_id: int | None = None) -> int:
-    queryset = OutboundMessage.objects.filter(
-        status=MessageStatus.QUEUED, expires_at__isnull=False, expires_at__lte=now
-    )
+    where = Q(expires_at__isnull=False, expires_at__lte=now)
     if instance_id is not None:
-        queryset = queryset.filter(instance_id=instance_id)
-    return queryset.update(status=MessageStatus.EXPIRED, updated_at=now)
+        where &= Q(instance_id=instance_id)
+    expired = transitions.move_many(where, frm=MessageStatus.QUEUED, to=MessageStatus.EXPIRED)
+    return len(expired)
 
 
 def dispatch_instance(
@@ -175,12 +184,17 @@ def dispatch_instance(
             result.wake_in = _next_due_in(instance, now)
             return result
         token = uuid.uuid4()
-        OutboundMessage.objects.filter(pk__in=chosen, status=MessageStatus.QUEUED).update(
-            status=MessageStatus.DISPATCHED,
-            dispatch_token=token,
-            lease_expires_at=now + DISPATCH_LEASE,
-            updated_at=now,
+        # The chosen rows are locked by this transaction (`_pick`): every one of them moves.
+        moved = set(
+            transitions.move_many(
+                Q(pk__in=chosen),
+                frm=MessageStatus.QUEUED,
+                to=MessageStatus.DISPATCHED,
+                dispatch_token=token,
+                lease_expires_at=now + DISPATCH_LEASE,
+            )
         )
+        chosen = [pk for pk in chosen if pk in moved]  # in priority order, for the publish
         if pacing.is_paced(instance):
             Instance.objects.filter(pk=instance.pk).update(
                 next_send_at=now + timedelta(seconds=pacing.next_gap(instance))

@@ -42,7 +42,9 @@ MESSAGES = {
         "The gateway has been starting this session for more than %(seconds)s s without showing "
         "a QR code. WPPConnect stays like this when its browser cannot load WhatsApp Web (no "
         "internet access, or a browser left running by an earlier close). Check the gateway's "
-        "logs; restarting the gateway clears it."
+        "logs. Restarting only the gateway's server process does not clear a leaked browser; "
+        "restart the gateway's container (docker compose restart wppconnect), which ends every "
+        "browser it started."
     ),
     "closed_during_start": _(
         "The gateway closed the session before it was ready (the QR code expired or its browser "

@@ -1,12 +1,20 @@
-"""The health recorder: one sample per enabled instance per period, and auto-reconnect."""
+"""The health recorder: one sample per enabled instance per period, and auto-reconnect.
+
+One sample per period however many beats run (two beat processes by mistake, a beat restarted
+mid-period): a sample is taken only by the process that claims it, with a conditional update of
+the instance's `health_claimed_at` to now when the last claim is older than 0.6 periods. Any
+number of ticks inside 0.6 periods yields one sample, and a single beat ticking once per period
+is never refused (its jitter would have to exceed 0.4 periods).
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from whatsapp.conf import conf
@@ -25,6 +33,7 @@ PRUNE_BATCH = 5000
 RECONNECT_CAP_PER_HOUR = 6
 RECONNECT_BASE_DELAY = 30
 RECONNECT_MAX_DELAY = 900
+CLAIM_SHARE = 0.6
 
 
 def instances_to_record() -> list[int]:
@@ -49,11 +58,26 @@ def _store_error(instance: Instance, exc: Exception) -> str:
     return message
 
 
-def record(instance_id: int) -> HealthSample | None:
+def claim_sample(instance_id: int, period: float, now: datetime) -> bool:
+    """True for exactly one caller per ~period: the one that may take this period's sample."""
+    last_allowed = now - timedelta(seconds=max(1.0, period) * CLAIM_SHARE)
+    return (
+        Instance.objects.filter(pk=instance_id, enabled=True)
+        .filter(Q(health_claimed_at__isnull=True) | Q(health_claimed_at__lte=last_allowed))
+        .update(health_claimed_at=now)
+        == 1
+    )
+
+
+def record(instance_id: int, *, period: float | None = None) -> HealthSample | None:
+    if not claim_sample(instance_id, period or conf.HEALTH_INTERVAL, timezone.now()):
+        return None
     instance = Instance.objects.filter(pk=instance_id, enabled=True).first()
     if instance is None:
         return None
-    was_connected = instance.connected
+    # A transition is between two samples: a webhook may have changed the row since the last one.
+    last = HealthSample.objects.filter(instance=instance).order_by("-at").first()
+    was_connected = last.connected if last is not None else instance.connected
     started = time.monotonic()
     error = gateway_error = ""
     try:

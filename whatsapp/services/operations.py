@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -138,9 +138,9 @@ def run(operation_id: int) -> None:
         finish(operation, result)
 
 
-def sweep() -> dict[str, int]:
+def sweep(now: datetime | None = None) -> dict[str, int]:
     """Re-ring pending operations whose doorbell was lost; fail running ones whose worker died."""
-    now = timezone.now()
+    now = now or timezone.now()
     lost = SessionOperation.objects.filter(
         status=OperationStatus.RUNNING, started_at__lt=now - RUNNING_GRACE
     )
@@ -152,6 +152,6 @@ def sweep() -> dict[str, int]:
     for pk in SessionOperation.objects.filter(
         status=OperationStatus.PENDING, created_at__lt=now - PENDING_GRACE
     ).values_list("pk", flat=True):
-        doorbell.ring(doorbell.RUN_OPERATION, pk)
+        doorbell.publish(doorbell.RUN_OPERATION, (pk,))
         rerung += 1
     return {"failed": failed, "requeued": rerung}

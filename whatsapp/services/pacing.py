@@ -3,6 +3,12 @@
 Pacing lives in the database (design principle 5): the dispatcher calls `budget()` while it holds
 the instance row locked, so any number of worker processes see the same counts and the same
 `next_send_at`.
+
+Caps hold as the gateway sees them. A try counts from its claim until a window after it
+*finished*: the gateway received it somewhere between the two, so a window measured from the end
+is never shorter than the gateway's. Tries still in flight count, and so do claimed messages not
+yet tried. Counting by the start instead let a 13th send reach the gateway 59.6 s after the 1st
+under load, with a cap of 12.
 """
 
 from __future__ import annotations
@@ -11,15 +17,15 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q, QuerySet
 
 from whatsapp.models import Instance, MessageAttempt
+from whatsapp.models.instance import MAX_GAP_SECONDS
+from whatsapp.models.message import NOT_SENT_OUTCOMES
 
 # With no gap set, pacing is off and several sends may run at once; one per recipient still.
 MAX_IN_FLIGHT_UNPACED = 32
 WINDOWS = (("cap_per_minute", 60), ("cap_per_hour", 3600), ("cap_per_day", 86400))
-# Tries that prove nothing reached WhatsApp do not use the number's budget.
-NOT_SENT_OUTCOMES = ("unreachable", "not_connected", "expired")
 
 
 @dataclass(frozen=True)
@@ -34,17 +40,29 @@ def is_paced(instance: Instance) -> bool:
 
 
 def next_gap(instance: Instance) -> float:
-    low = max(0.0, instance.min_gap_seconds)
-    high = max(low, instance.max_gap_seconds)
+    # Clamped again here: the database bounds them, but a row read before a bound was added, or
+    # a NaN, must not stop the dispatcher.
+    low = min(max(0.0, instance.min_gap_seconds or 0.0), float(MAX_GAP_SECONDS))
+    high = min(max(low, instance.max_gap_seconds or 0.0), float(MAX_GAP_SECONDS))
     return random.uniform(low, high)
 
 
-def sends_since(instance: Instance, since: datetime) -> tuple[int, datetime | None]:
-    row = (
-        MessageAttempt.objects.filter(message__instance=instance, started_at__gte=since)
+def counted_tries(instance: Instance, since: datetime) -> QuerySet[MessageAttempt]:
+    """Tries that may have reached WhatsApp and still count: in flight, or finished since `since`.
+
+    Two short ranges of `attempt_in_flight_idx` and `attempt_window_idx`, never the history.
+    """
+    return (
+        MessageAttempt.objects.filter(instance=instance)
+        .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=since))
         .exclude(outcome__in=NOT_SENT_OUTCOMES)
-        .aggregate(count=Count("id"), first=Min("started_at"))
+        .order_by()
     )
+
+
+def sends_since(instance: Instance, since: datetime) -> tuple[int, datetime | None]:
+    """How many tries count, and the earliest finish among them (when a slot frees up)."""
+    row = counted_tries(instance, since).aggregate(count=Count("id"), first=Min("finished_at"))
     return int(row["count"] or 0), row["first"]
 
 

@@ -1,4 +1,9 @@
-"""Delivery receipts: `onack` webhooks move a sent message forward, never backwards."""
+"""Delivery receipts: `onack` webhooks move a sent message forward, never backwards.
+
+An ack only moves a message forward, so acks need no order and no lock on the instance: the
+conditional update on the message row (its current status must be an earlier one) is enough,
+and acks of one instance are applied in parallel.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from whatsapp.gateway.parse import ack_level, wid_to_str
 from whatsapp.models import Instance, OutboundMessage
 from whatsapp.models.message import MessageStatus
+from whatsapp.services import transitions
 
 # WhatsApp ack levels (contract §5.8): 1 sent, 2 delivered, 3 read, 4 played.
 ACK_STATUS = {2: MessageStatus.DELIVERED, 3: MessageStatus.READ, 4: MessageStatus.READ}
@@ -24,23 +31,31 @@ BEFORE = {
 
 
 def apply_ack(instance: Instance, payload: dict[str, Any]) -> str:
-    ident = payload.get("id")
-    gateway_id = ident.get("_serialized") if isinstance(ident, dict) else ident
-    ack = payload.get("ack")
-    if not gateway_id or not isinstance(ack, int):
+    gateway_id = wid_to_str(payload.get("id"))
+    ack = ack_level(payload.get("ack"))
+    if not gateway_id or ack is None:
         return "onack without id or ack"
     status = ACK_STATUS.get(ack)
     if status is None:
         return f"ack {ack}: nothing to record"
     now = timezone.now()
     stamp = {"delivered_at": now} if status == MessageStatus.DELIVERED else {"read_at": now}
-    matched = OutboundMessage.objects.filter(instance=instance, gateway_message_id=gateway_id)
-    if not matched.exists():
+    matched = Q(instance=instance, gateway_message_id=gateway_id)
+    if not OutboundMessage.objects.filter(matched).exists():
         return "ack for an unknown message: ignored"
-    updated = matched.filter(status__in=BEFORE[status]).update(
-        status=status, ack=ack, updated_at=now, **stamp
+    moved = transitions.move_many(
+        matched,
+        frm=BEFORE[status],
+        to=status,
+        skip_locked=False,
+        ack=ack,
+        needs_review_since=None,
+        lease_expires_at=None,
+        **stamp,
     )
     # A read receipt also proves delivery; keep the delivered time when it never came.
-    if status == MessageStatus.READ:
-        matched.filter(Q(delivered_at__isnull=True)).update(delivered_at=now)
-    return f"ack {ack}: {'applied' if updated else 'older than the current status'}"
+    if status == MessageStatus.READ and moved:
+        OutboundMessage.objects.filter(pk__in=moved, delivered_at__isnull=True).update(
+            delivered_at=now
+        )
+    return f"ack {ack}: {'applied' if moved else 'older than the current status'}"

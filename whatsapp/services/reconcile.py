@@ -13,12 +13,15 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from whatsapp import doorbell, liveness
 from whatsapp.gateway import GatewayClient, GatewayError, GatewayMessage, NotConnected
-from whatsapp.models import OutboundMessage
+from whatsapp.gateway.values import moment
+from whatsapp.models import MessageAttempt, OutboundMessage
 from whatsapp.models.instance import SessionStatus
-from whatsapp.models.message import MessageStatus
-from whatsapp.services import session_state
-from whatsapp.services.send import MAX_ATTEMPTS, _client, backoff
+from whatsapp.models.message import AttemptOutcome, MessageStatus
+from whatsapp.services import session_state, transitions
+from whatsapp.services.gateway import send_client
+from whatsapp.services.send import MAX_ATTEMPTS, SEND_HARD_LIMIT, backoff
 from whatsapp.services.session_state import Observed
 
 logger = logging.getLogger(__name__)
@@ -27,6 +30,30 @@ logger = logging.getLogger(__name__)
 CLOCK_SKEW = timedelta(seconds=5)
 LOOKBACK = 50
 RETRY_LOOKUP_AFTER = 10.0
+# After a person was asked to look, the gateway is still asked, less often.
+RETRY_LOOKUP_AFTER_REVIEW = 60.0
+
+
+def lost_call_may_run(attempt: MessageAttempt | None, now: datetime) -> datetime | None:
+    """For a try declared lost whose call could still be running: when to look again.
+
+    A try is `lost` when its worker was found gone (no heartbeat) or its lease ran out. Before
+    its time limit has surely ended the call, "not found" may only mean "not yet": so look
+    again once a heartbeat would have come back (a flushed cache), and should the worker be
+    beating again, once the time limit is past.
+    """
+    if attempt is None or attempt.outcome != AttemptOutcome.LOST:
+        return None
+    surely_over = attempt.started_at + SEND_HARD_LIMIT
+    if now >= surely_over:
+        return None
+    recheck = (attempt.finished_at or now) + timedelta(seconds=liveness.TTL_SECONDS + 1)
+    if now < recheck:
+        return recheck
+    living = liveness.alive([attempt.worker])
+    if living is None or attempt.worker in living:
+        return surely_over
+    return None
 
 
 def find_sent(
@@ -70,42 +97,53 @@ def reconcile(message_id: uuid.UUID) -> tuple[str, int | None]:
     unknown = OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.UNKNOWN)
     now = timezone.now()
     try:
-        found = find_sent(_client(message.instance), message, since)
+        found = find_sent(send_client(message.instance), message, since)
     except GatewayError as exc:
         # We still cannot tell; the sweeper asks again once next_attempt_at passes.
-        unknown.update(next_attempt_at=now + timedelta(seconds=RETRY_LOOKUP_AFTER), updated_at=now)
+        wait = RETRY_LOOKUP_AFTER_REVIEW if message.needs_review_since else RETRY_LOOKUP_AFTER
+        unknown.update(next_attempt_at=now + timedelta(seconds=wait), updated_at=now)
         if isinstance(exc, NotConnected):
             session_state.observe(
                 message.instance_id, Observed(SessionStatus.CLOSED, reason="send")
             )
         return f"look-up failed: {exc.kind}", None
     if found is not None:
-        sent_at = (
-            datetime.fromtimestamp(found.timestamp, tz=timezone.get_current_timezone())
-            if found.timestamp
-            else now
-        )
-        unknown.update(
-            status=MessageStatus.SENT,
+        transitions.move(
+            message.pk,
+            frm=MessageStatus.UNKNOWN,
+            to=MessageStatus.SENT,
             gateway_message_id=found.id,
             ack=found.ack,
-            sent_at=sent_at,
+            sent_at=moment(found.timestamp) or now,
             next_attempt_at=None,
+            needs_review_since=None,
             last_error="",
-            updated_at=now,
         )
         return "found: sent", None
+    again = lost_call_may_run(attempt, now)
+    if again is not None:
+        unknown.update(next_attempt_at=again, updated_at=now)
+        countdown = (again - now).total_seconds()
+        doorbell.publish(doorbell.RECONCILE, (str(message.pk),), countdown=countdown)
+        return "not found yet: the lost try may still be running", None
     if message.attempts >= MAX_ATTEMPTS:
-        unknown.update(
-            status=MessageStatus.FAILED, failed_at=now, next_attempt_at=None, updated_at=now
+        transitions.move(
+            message.pk,
+            frm=MessageStatus.UNKNOWN,
+            to=MessageStatus.FAILED,
+            failed_at=now,
+            next_attempt_at=None,
+            needs_review_since=None,
         )
         return "not found: failed, attempts used up", None
     # The gateway has no trace of it: sending again cannot make a duplicate.
-    unknown.update(
-        status=MessageStatus.QUEUED,
+    transitions.move(
+        message.pk,
+        frm=MessageStatus.UNKNOWN,
+        to=MessageStatus.QUEUED,
         next_attempt_at=now + timedelta(seconds=backoff(message.attempts)),
         dispatch_token=None,
-        updated_at=now,
+        needs_review_since=None,
     )
     logger.info("Message %s was not received by the gateway; queued again.", message.pk)
     return "not found: queued again", message.instance_id

@@ -1,41 +1,46 @@
-"""The gateway's webhooks: stored as received (the view), applied here (a task)."""
+"""The gateway's webhooks: stored as received (the view), applied here (a task).
+
+Gateway input is untrusted. Each event is applied in its own savepoint: one that raises is
+marked failed with its error, tried again with backoff, and set aside after `MAX_ATTEMPTS`;
+it never blocks the events after it. Session events of an instance are applied in the order
+received, under a lock on the instance; acks and inbound messages need no order and no lock.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from whatsapp import doorbell
-from whatsapp.models import GatewayEvent, InboundMessage, Instance
-from whatsapp.models.instance import SessionStatus
-from whatsapp.services import receipts, session_state
-from whatsapp.services.session_state import Observed
+from whatsapp.gateway import values
+from whatsapp.gateway.redact import redact_text
+from whatsapp.models import GatewayEvent, Instance
+from whatsapp.models.events import EventState
+from whatsapp.services import event_handlers
+from whatsapp.services.event_handlers import SESSION_EVENTS, dedupe_key
 
 logger = logging.getLogger(__name__)
 
-# Library states (contract §4.2) that mean the browser or the login is gone.
-CLOSED_STATES = {"browserClose", "autocloseCalled", "serverClose", "disconnectedMobile"}
-CONNECTED_STATES = {"inChat", "isLogged"}
+MAX_ATTEMPTS = 4
+RETRY_BASE = timedelta(seconds=30)
+# A pending event older than this lost its doorbell: the sweeper rings again.
+PENDING_GRACE = timedelta(seconds=30)
+SWEEP_BATCH = 500
 
-
-def dedupe_key(event: str, payload: dict[str, Any]) -> str | None:
-    ident = payload.get("id")
-    if isinstance(ident, dict):  # onack carries an object id (contract §8.18)
-        ident = ident.get("_serialized")
-    if event == "onack" and ident:
-        return f"onack:{ident}:{payload.get('ack')}"
-    if event == "onmessage" and ident:
-        return f"onmessage:{ident}"
-    return None
+__all__ = ["apply", "dedupe_key", "store", "sweep"]
 
 
 def store(instance: Instance, payload: dict[str, Any]) -> GatewayEvent | None:
-    """Store one webhook call; None when it repeats one already stored."""
-    event_name = str(payload.get("event") or "")[:40]
+    """Store one webhook call; None when it repeats one already stored.
+
+    `payload` must already be storable (`values.clean_json`), as the receiver makes it.
+    """
+    event_name = values.text(payload.get("event"), 40)
     try:
         with transaction.atomic():
             event = GatewayEvent.objects.create(
@@ -51,95 +56,123 @@ def store(instance: Instance, payload: dict[str, Any]) -> GatewayEvent | None:
 
 
 def apply(event_id: int) -> None:
-    """Apply this event and any earlier unapplied one of its instance, in the order received.
-
-    Workers take events in any order; applying a late `qrcode` after `inChat` would show a
-    connected session as waiting for a scan. Locking the instance row serialises the appliers.
-    """
-    instance_id = (
-        GatewayEvent.objects.filter(pk=event_id).values_list("instance_id", flat=True).first()
-    )
-    if instance_id is None:
+    """Apply this event (and, for a session event, any earlier pending one of its instance)."""
+    event = GatewayEvent.objects.filter(pk=event_id).first()
+    if event is None:
         return
+    if event.event in SESSION_EVENTS:
+        _apply_session_events(event.instance_id, event_id)
+    else:
+        _apply_alone(event_id)
+
+
+def _apply_session_events(instance_id: int, up_to: int) -> None:
+    """Pending session events of the instance up to `up_to`, in the order received.
+
+    Locking the instance row serialises the appliers of one instance; failed events are not
+    pending, so they never hold back the ones after them.
+    """
     with transaction.atomic():
         Instance.objects.select_for_update().filter(pk=instance_id).exists()
         pending = GatewayEvent.objects.filter(
-            instance_id=instance_id, processed_at__isnull=True, pk__lte=event_id
+            instance_id=instance_id,
+            state=EventState.PENDING,
+            event__in=SESSION_EVENTS,
+            pk__lte=up_to,
         ).order_by("pk")
         for event in pending:
-            instance = Instance.objects.get(pk=instance_id)
-            outcome = _apply(instance, event.event, event.payload)
-            event.processed_at = timezone.now()
-            event.outcome = outcome[:200]
-            event.save(update_fields=["processed_at", "outcome"])
+            _apply_one(event)
 
 
-def _apply(instance: Instance, name: str, payload: dict[str, Any]) -> str:
-    if name == "onack":
-        return receipts.apply_ack(instance, payload)
-    if name == "onmessage":
-        return _store_inbound(instance, payload)
-    state = str(payload.get("status") or "")
-    if name == "status-find" and state in {"qrReadFail", "qrReadError"}:
-        session_state.note_error(instance, f"QR code not accepted ({state})")
-        return f"status {state}: QR code not accepted"
-    observed = _observed(name, payload)
-    if isinstance(observed, str):
-        return observed
-    session_state.observe(instance, observed)
-    return f"{name}: applied"
+def _apply_alone(event_id: int) -> None:
+    with transaction.atomic():
+        event = (
+            GatewayEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, state__in=(EventState.PENDING, EventState.FAILED))
+            .first()
+        )
+        if event is not None:
+            _apply_one(event)
 
 
-def _observed(name: str, payload: dict[str, Any]) -> Observed | str:
-    """What a session event says about the session, or why it says nothing."""
-    if name == "status-find":
-        state = str(payload.get("status") or "")
-        if state in CONNECTED_STATES:
-            return Observed(SessionStatus.CONNECTED, needs_scan=False, error="")
-        if state == "disconnectedMobile":
-            return Observed(
-                SessionStatus.CLOSED,
-                phone="",
-                device={},
-                error="disconnected from the phone",
-                reason="phone",
-            )
-        if state in CLOSED_STATES:
-            return Observed(SessionStatus.CLOSED, reason="browser")
-        return f"status {state}: noted"
-    if name == "qrcode":
-        code = str(payload.get("qrcode") or "")
-        if not code:
-            return "qrcode without image"
-        if not code.startswith("data:"):
-            code = f"data:image/png;base64,{code}"  # the webhook omits the prefix (contract §6)
-        return Observed(SessionStatus.QRCODE, qr_code=code)
-    if name == "phoneCode":
-        code = str(payload.get("phoneCode") or "")[:32]
-        return Observed(SessionStatus.PHONECODE, pairing_code=code)
-    if name == "closesession":
-        return Observed(SessionStatus.CLOSED, reason="close")
-    if name == "logoutsession":
-        return Observed(SessionStatus.CLOSED, phone="", device={}, needs_scan=True, reason="logout")
-    return "ignored"
+def _apply_one(event: GatewayEvent) -> None:
+    now = timezone.now()
+    try:
+        with transaction.atomic():  # a savepoint: a failure undoes this event only
+            instance = Instance.objects.get(pk=event.instance_id)
+            outcome = event_handlers.apply(instance, event.event, _as_dict(event.payload))
+    except Exception as exc:
+        _failed(event, exc, now)
+        return
+    event.state, event.processed_at, event.outcome = EventState.APPLIED, now, outcome[:200]
+    event.next_attempt_at, event.error = None, ""
+    event.save(update_fields=["state", "processed_at", "outcome", "next_attempt_at", "error"])
 
 
-def _store_inbound(instance: Instance, payload: dict[str, Any]) -> str:
-    gateway_id = str(payload.get("id") or "")
-    if not gateway_id:
-        return "onmessage without id"
-    timestamp = payload.get("t")
-    sent_at = None
-    if isinstance(timestamp, int | float):
-        sent_at = datetime.fromtimestamp(timestamp, tz=UTC)
-    _message, created = InboundMessage.objects.get_or_create(
-        instance=instance,
-        gateway_id=gateway_id[:200],
-        defaults={
-            "sender": str(payload.get("from") or "").split("@")[0][:64],
-            "body": str(payload.get("body") or "") if payload.get("type") == "chat" else "",
-            "type": str(payload.get("type") or "")[:30],
-            "sent_at": sent_at,
-        },
+def _as_dict(payload: Any) -> dict[str, Any]:
+    return payload if isinstance(payload, dict) else {}
+
+
+def _failed(event: GatewayEvent, exc: Exception, now: datetime) -> None:
+    event.attempts += 1
+    # The type and message only (phone numbers masked): never the payload.
+    event.error = redact_text(f"{type(exc).__name__}: {exc}")[:1000]
+    if event.attempts >= MAX_ATTEMPTS:
+        event.state, event.processed_at, event.next_attempt_at = EventState.SET_ASIDE, now, None
+        event.outcome = "set aside after repeated failures"
+    else:
+        event.state = EventState.FAILED
+        event.next_attempt_at = now + RETRY_BASE * 2 ** (event.attempts - 1)
+        event.outcome = "failed; will retry"
+    logger.warning(
+        "gateway event %s (%s) of instance %s failed (attempt %s): %s",
+        event.pk,
+        event.event,
+        event.instance_id,
+        event.attempts,
+        event.error,
     )
-    return "inbound stored" if created else "inbound duplicate"
+    event.save(
+        update_fields=["attempts", "error", "state", "processed_at", "next_attempt_at", "outcome"]
+    )
+
+
+def retry(event_id: int) -> None:
+    """Apply a failed event again. A session event that a later one has superseded is set
+    aside instead: applying an old status now would undo the newer one."""
+    with transaction.atomic():
+        event = (
+            GatewayEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, state=EventState.FAILED)
+            .first()
+        )
+        if event is None:
+            return
+        if event.event in SESSION_EVENTS:
+            Instance.objects.select_for_update().filter(pk=event.instance_id).exists()
+            if GatewayEvent.objects.filter(
+                instance_id=event.instance_id,
+                event__in=SESSION_EVENTS,
+                state=EventState.APPLIED,
+                pk__gt=event.pk,
+            ).exists():
+                event.state, event.processed_at = EventState.SET_ASIDE, timezone.now()
+                event.outcome = "superseded by a later session event"
+                event.save(update_fields=["state", "processed_at", "outcome"])
+                return
+        _apply_one(event)
+
+
+def sweep(now: datetime | None = None) -> int:
+    """Ring again for pending events whose doorbell was lost and failed ones now due."""
+    now = now or timezone.now()
+    due = GatewayEvent.objects.filter(
+        Q(state=EventState.PENDING, received_at__lt=now - PENDING_GRACE)
+        | Q(state=EventState.FAILED, next_attempt_at__lte=now)
+    ).order_by("pk")
+    rung = 0
+    for pk, state in due.values_list("pk", "state")[:SWEEP_BATCH]:
+        task = doorbell.RETRY_EVENT if state == EventState.FAILED else doorbell.APPLY_EVENT
+        doorbell.publish(task, (pk,))
+        rung += 1
+    return rung

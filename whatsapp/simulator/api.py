@@ -40,6 +40,17 @@ def generate_token(sim: Simulator, req: Request) -> Response:
     )
 
 
+def clear_session_data(sim: Simulator, req: Request) -> Response:
+    # The profile folder goes even with a wrong secret; the token file never goes (§5.13).
+    session, secret = req.segments[1], req.segments[2]
+    with sim.lock:
+        sim.logins.pop(session, None)
+        sim.cleared.add(session)
+    if secret != sim.secret_key:
+        return json_response(400, {"response": "error", "message": "The token is incorrect"})
+    return json_response(200, {"success": True})
+
+
 def show_all_sessions(sim: Simulator, req: Request) -> Response:
     if req.segments[1] != sim.secret_key:
         return json_response(400, {"response": False, "message": "The token is incorrect"})

@@ -35,6 +35,8 @@ def match_route(method: str, segs: list[str]) -> Route | None:
         return None
     if len(segs) == 4 and segs[3] == "generate-token" and method == "POST":
         return "generate-token", api.generate_token, SECRET
+    if len(segs) == 4 and segs[3] == "clear-session-data" and method == "POST":
+        return "clear-session-data", api.clear_session_data, SECRET
     if len(segs) == 3:
         if segs[2] == "show-all-sessions" and method == "GET":
             return "show-all-sessions", api.show_all_sessions, SECRET

@@ -50,6 +50,7 @@ class Simulator:
         self.known: dict[str, dict[str, Any]] = {}  # the token store: name -> start body
         self.logins: dict[str, str] = {}  # names whose browser profile holds a login
         self.leaked: set[str] = set()
+        self.cleared: set[str] = set()  # names whose profile clear-session-data deleted
 
     @property
     def secret_key(self) -> str:
@@ -328,6 +329,7 @@ class Simulator:
                         "qr_version": obj.qr_version if obj else 0,
                         "urlcode": obj.urlcode if obj else None,
                         "leaked": name in self.leaked,
+                        "cleared": name in self.cleared,
                         "webhook": obj.webhook if obj else None,
                         "logged_in": name in self.logins,
                     }

@@ -3,18 +3,20 @@ from __future__ import annotations
 from celery import shared_task
 
 from whatsapp import doorbell
-from whatsapp.services import health, operations
+from whatsapp.beat import health_period
+from whatsapp.services import health
 
 
 @shared_task(name="whatsapp.health.record_all")
 def record_all_instances() -> None:
+    period = health_period()
     for instance_id in health.instances_to_record():
-        doorbell.ring(doorbell.RECORD_INSTANCE, instance_id)
+        doorbell.publish(doorbell.RECORD_INSTANCE, (instance_id, period))
 
 
 @shared_task(name="whatsapp.health.record_instance")
-def record_instance(instance_id: int) -> None:
-    health.record(instance_id)
+def record_instance(instance_id: int, period: int | None = None) -> None:
+    health.record(instance_id, period=period)
 
 
 @shared_task(name="whatsapp.health.refresh_state")
@@ -25,8 +27,3 @@ def refresh_state(instance_id: int) -> None:
 @shared_task(name="whatsapp.health.prune")
 def prune_samples() -> int:
     return health.prune()
-
-
-@shared_task(name="whatsapp.health.sweep_operations")
-def sweep_operations() -> dict[str, int]:
-    return operations.sweep()

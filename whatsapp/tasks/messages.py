@@ -11,14 +11,18 @@ from django.core.cache import cache
 
 from whatsapp import doorbell
 from whatsapp.conf import conf
-from whatsapp.services import dispatch, message_sweep, reconcile, send
+from whatsapp.services import dispatch, reconcile, send
 
 logger = logging.getLogger(__name__)
 
 
 def publish_sends(ids: list[uuid.UUID], token: uuid.UUID) -> None:
     for message_id in ids:
-        doorbell.publish(doorbell.SEND, (str(message_id), str(token)))
+        doorbell.publish(
+            doorbell.SEND,
+            (str(message_id), str(token)),
+            task_id=dispatch.send_task_id(message_id, token),
+        )
 
 
 def schedule_wake(instance_id: int, seconds: float) -> None:
@@ -48,11 +52,22 @@ def run_dispatch(instance_id: int, *, wait_for_lock: bool = True) -> int:
     return len(result.claimed)
 
 
+def dispatch_each(ids: list[int]) -> int:
+    """Dispatch every instance in turn; one that fails is logged and never stops the others."""
+    claimed = 0
+    for instance_id in ids:
+        try:
+            claimed += run_dispatch(instance_id)
+        except Exception:
+            logger.exception("dispatch of instance %s failed; the others go on", instance_id)
+    return claimed
+
+
 @shared_task(name="whatsapp.messages.dispatch")
 def dispatch_messages(instance_id: int | None = None) -> int:
-    """One instance when rung by an enqueue or a wake; every instance with work from beat."""
+    """One instance, rung by an enqueue or a wake (every instance with work when none is given)."""
     ids = [instance_id] if instance_id is not None else dispatch.instances_with_work()
-    return sum(run_dispatch(i) for i in ids)
+    return dispatch_each(ids)
 
 
 @shared_task(name="whatsapp.messages.send")
@@ -77,12 +92,3 @@ def reconcile_message(message_id: str) -> str:
     if ring is not None:
         run_dispatch(ring)
     return what
-
-
-@shared_task(name="whatsapp.messages.sweep")
-def sweep_messages() -> dict[str, int]:
-    result = message_sweep.sweep()
-    for message_id in result.to_reconcile:
-        doorbell.publish(doorbell.RECONCILE, (str(message_id),))
-    dispatch_messages()
-    return result.as_dict()

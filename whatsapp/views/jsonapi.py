@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -10,6 +9,8 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+
+from whatsapp import jsonbody
 
 View = Callable[..., HttpResponse]
 
@@ -53,10 +54,7 @@ def read_body(request: HttpRequest) -> dict[str, Any]:
     if request.content_type == "application/json":
         if not request.body:
             return {}
-        try:
-            data = json.loads(request.body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ValueError(_("The request body is not valid JSON.")) from None
+        data = jsonbody.loads(request.body)  # BadBody is a ValueError with the reason
         if not isinstance(data, dict):
             raise ValueError(_("The request body must be a JSON object."))
         return data

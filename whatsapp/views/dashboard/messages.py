@@ -28,6 +28,7 @@ from whatsapp.services import outbox
 from whatsapp.services.instances import InstanceNotFound, get_instance
 from whatsapp.services.message_json import message_json
 from whatsapp.views.dashboard.common import can_operate, page, page_context, reader_zone
+from whatsapp.views.dashboard.review import review_context
 from whatsapp.views.jsonapi import OPERATE, VIEW, error, read_body, staff_required
 
 PAGE_SIZE = 50
@@ -74,6 +75,7 @@ def messages_page(request: HttpRequest) -> HttpResponse:
         "statuses": MessageStatus.choices,
         "periods": [(key, label) for key, (_delta, label) in PERIODS.items()],
         **_row_context(request, request.get_full_path()),
+        **review_context(request),
     }
     return render(request, "whatsapp/messages.html", context)
 

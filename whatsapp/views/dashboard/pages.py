@@ -16,6 +16,7 @@ from whatsapp.models import Instance, SessionOperation
 from whatsapp.models.operation import ACTIVE_STATUSES
 from whatsapp.services import outage
 from whatsapp.views.dashboard.common import can_operate, instance_or_404, page, page_context
+from whatsapp.views.dashboard.review import review_context
 from whatsapp.views.dashboard.strings import session_strings
 from whatsapp.views.serialize import code_json, operation_json, session_json
 
@@ -73,6 +74,7 @@ def session_page(request: HttpRequest, slug: str | None = None) -> HttpResponse:
         "settings_open": settings_open,
         "outage": outage.describe(instance),
         "initial": initial_state(request, instance),
+        **review_context(request, instance),
     }
     status = 400 if form.errors else 200
     return render(request, "whatsapp/session.html", context, status=status)

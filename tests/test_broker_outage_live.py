@@ -1,0 +1,107 @@
+"""Workers survive Redis dropping and coming back under traffic (a Redis of the test's own).
+
+Run with both values of `worker_cancel_long_running_tasks_on_connection_loss`: the chosen one
+(False, leguas/settings.py) must keep its worker alive and never interrupt a send; the other is
+measured alongside (its figures are printed and in docs/architecture.md, "Broker outages").
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+from django.db import transaction
+
+from tests.live import WorkerProcess, process_env, wait_until
+from tests.messages.conftest import UNPACED, connect, phone
+from tests.redis_process import RedisProcess
+from whatsapp import api, doorbell
+from whatsapp.models import MessageAttempt, OutboundMessage
+from whatsapp.models.message import AttemptOutcome
+from whatsapp.services import sweeps
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+MESSAGES = 40
+RESTARTS = 3
+DONE = ("sent", "delivered", "read")
+
+
+@pytest.fixture
+def own_redis(monkeypatch):
+    server = RedisProcess().start()
+    monkeypatch.setenv("CELERY_BROKER_URL", server.url)  # this process publishes there too
+    doorbell.reset()
+    yield server
+    server.stop()
+    doorbell.reset()
+
+
+def lost_connection(worker: WorkerProcess) -> int:
+    return worker.output().count("Connection to broker lost")
+
+
+def reconnected(worker: WorkerProcess) -> int:
+    return worker.output().count("celery.worker.consumer.connection: Connected to")
+
+
+def in_flight() -> bool:
+    if OutboundMessage.objects.filter(status="sending").exists():
+        return True
+    sweeps.sweep_all()  # the restarted Redis lost every doorbell: beat's sweep rings again
+    return False
+
+
+@pytest.mark.parametrize("cancel_on_loss", [False, True], ids=["chosen", "cancel-on-loss"])
+def test_workers_survive_redis_restarts_under_traffic(
+    cancel_on_loss, own_redis, sim, make_instance
+):
+    instance = make_instance("main", **UNPACED)
+    connect(sim, instance)
+    sim.set_fault("send-message", latency=1.0)  # sends are in flight when Redis goes
+    overrides = {"CELERY_BROKER_URL": own_redis.url}
+    if cancel_on_loss:
+        overrides["DJANGO_SETTINGS_MODULE"] = "tests.settings_cancel_on_loss"
+    worker = WorkerProcess("messages,default", concurrency=4, env=process_env(**overrides))
+    worker.start()
+    started = time.monotonic()
+    try:
+        assert wait_until(lambda: "ready." in worker.output(), 60), worker.output()
+        with transaction.atomic():
+            for n in range(MESSAGES):
+                api.send_text(phone(300 + n), f"outage {n}")
+        for drop in range(1, RESTARTS + 1):
+            assert wait_until(in_flight, 30, interval=0.5), worker.output()[-3000:]
+            own_redis.stop()
+            # Down until the worker has noticed, then back without its data (no persistence).
+            noticed = lambda n=drop: lost_connection(worker) >= n  # noqa: E731
+            assert wait_until(noticed, 30), worker.output()[-3000:]
+            own_redis.start()
+            doorbell.reset()
+            back = lambda n=drop: reconnected(worker) > n  # noqa: E731
+            assert wait_until(back, 60), worker.output()[-3000:]
+
+        def settled() -> bool:
+            sweeps.sweep_all()  # what beat's sweep does every 30 s
+            return OutboundMessage.objects.filter(status__in=DONE).count() == MESSAGES
+
+        recovered = wait_until(settled, 150, interval=2)
+        alive = worker.proc is not None and worker.proc.poll() is None
+    finally:
+        worker.stop()
+    took = time.monotonic() - started
+    interrupted = MessageAttempt.objects.filter(
+        outcome__in=[AttemptOutcome.UNKNOWN, AttemptOutcome.LOST]
+    ).count()
+    sends = Counter(entry["body"] for entry in sim.ledger(message="outage"))
+    print(
+        f"\ncancel_on_loss={cancel_on_loss}: worker alive={alive}, interrupted sends="
+        f"{interrupted}, all sent={recovered} in {took:.0f} s, "
+        f"duplicates={sum(n - 1 for n in sends.values())}"
+    )
+    assert recovered, dict(Counter(OutboundMessage.objects.values_list("status", flat=True)))
+    assert len(sends) == MESSAGES and max(sends.values()) == 1
+    if not cancel_on_loss:
+        assert alive, worker.output()[-3000:]
+        assert interrupted == 0

@@ -140,7 +140,10 @@ def test_a_message_that_kills_its_worker_every_time_fails_after_the_attempt_limi
 def test_a_dispatched_row_whose_task_is_not_in_the_broker_is_released_at_once(
     make_instance, sim, settings
 ):
+    import celery
     import redis
+
+    from whatsapp import doorbell
 
     instance = make_instance("main", **UNPACED)
     connect(sim, instance)
@@ -148,16 +151,25 @@ def test_a_dispatched_row_whose_task_is_not_in_the_broker_is_released_at_once(
         api.send_text(phone(n), f"dispatched {n}")
     result = dispatch.dispatch_instance(instance.pk)
     kept, lost = result.claimed
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete("messages")
-    publish_sends([kept], result.token)  # only one of the two tasks reached the broker
-    OutboundMessage.objects.filter(pk__in=result.claimed).update(
-        updated_at=timezone.now() - timedelta(seconds=10)
-    )
+    # A broker database of its own: a live worker left running by another test would take the
+    # task from the shared one and start sending it.
+    app = celery.current_app
+    shared_url = app.conf.broker_url
+    own_url = shared_url.rsplit("/", 1)[0] + "/13"
+    broker = redis.Redis.from_url(own_url)
+    broker.flushdb()
+    app.conf.broker_url = own_url
+    doorbell.reset()
     try:
+        publish_sends([kept], result.token)  # only one of the two tasks reached the broker
+        OutboundMessage.objects.filter(pk__in=result.claimed).update(
+            updated_at=timezone.now() - timedelta(seconds=10)
+        )
         assert message_sweep.sweep().requeued == 1
     finally:
-        broker.delete("messages")
+        app.conf.broker_url = shared_url
+        doorbell.reset()
+        broker.flushdb()
     assert OutboundMessage.objects.get(pk=kept).status == "dispatched"
     assert OutboundMessage.objects.get(pk=lost).status == "queued"
 

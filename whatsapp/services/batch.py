@@ -90,7 +90,7 @@ TIME_FIELDS = ("send_after", "expires_at")
 
 
 def _text_problems(item: Mapping[str, object]) -> dict[str, list[str]]:
-    """Text the database cannot store (NUL, lone surrogates), and empty times, per field.
+    """Problems only a mapping shows: a priority of the wrong type, and empty times, per field.
 
     An empty `send_after` is an absent one for `send_text`'s keyword arguments, but a JSON
     client that sends "" has sent a time that is not one.
@@ -98,25 +98,13 @@ def _text_problems(item: Mapping[str, object]) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     if item.get("priority") is not None and not isinstance(item.get("priority"), str):
         problems["priority"] = [_("Use “high”, “normal” or “low”.")]
-    for field in ITEM_FIELDS:
+    for field in TIME_FIELDS:
         value = item.get(field)
-        if not isinstance(value, str):
-            continue
-        if field in TIME_FIELDS and not value.strip():
+        if isinstance(value, str) and not value.strip():
             problems[field] = [_("Enter a date and time in ISO 8601, e.g. 2030-01-31T14:30:00Z.")]
-        elif "\x00" in value:
-            problems[field] = [_("Text cannot contain NUL characters.")]
-        elif not _encodable(value):
-            problems[field] = [_("This text is not valid Unicode.")]
+    # Every other field's own check (outbox.validate) names what is wrong with a NUL or a lone
+    # surrogate in its terms ("printable", "slug", "ISO 8601"): no blanket message before it.
     return problems
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate, from JSON's \ud800
-        return False
-    return True
 
 
 def check_items(items: Iterable[object]) -> list[SendRequest | MessageValidationError]:

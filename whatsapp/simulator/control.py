@@ -71,7 +71,14 @@ def dispatch(sim: Simulator, req: Request, refuse: RefuseFn) -> Response | None:
             return json_response(200, {"enabled": sim.webhooks.enabled})
         if segs == ["webhooks"] and method == "GET":
             deliveries = sim.webhooks.deliveries()
-            return json_response(200, {"enabled": sim.webhooks.enabled, "deliveries": deliveries})
+            return json_response(
+                200,
+                {
+                    "enabled": sim.webhooks.enabled,
+                    "pending": sim.webhooks.pending(),
+                    "deliveries": deliveries,
+                },
+            )
         if segs == ["numbers", "unknown"] and method == "POST":
             phones = body.get("phones") or []
             with sim.lock:

@@ -100,6 +100,14 @@ class SimulatorHandle:
     def webhook_deliveries(self) -> list[dict[str, Any]]:
         return self._call("GET", "/_sim/webhooks")["deliveries"]
 
+    def wait_webhooks_posted(self, timeout: float = 15.0) -> None:
+        """Until every webhook queued so far has been posted (answered or failed)."""
+        deadline = time.monotonic() + timeout
+        while self._call("GET", "/_sim/webhooks")["pending"]:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the simulator still has webhooks to post")
+            time.sleep(0.02)
+
     def refuse(self, seconds: float) -> None:
         """Connections are refused from when this returns until `seconds` later."""
         self._call("POST", "/_sim/refuse", {"seconds": seconds})

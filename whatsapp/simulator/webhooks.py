@@ -30,13 +30,22 @@ class WebhookSender:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._log: collections.deque[dict[str, Any]] = collections.deque(maxlen=1000)
+        # Queued or being posted: tests wait for 0 before trusting what the receiver stored.
+        self._pending = 0
 
     def send(self, url: str | None, event: str, session: str, payload: dict[str, Any]) -> None:
         if not url or not self.enabled:
             return
         # The real server merges event and session in front of the event data.
         body = {"event": event, "session": session, **payload}
-        self._queue_for(url).put(body)
+        q = self._queue_for(url)
+        with self._lock:
+            self._pending += 1
+        q.put(body)
+
+    def pending(self) -> int:
+        with self._lock:
+            return self._pending
 
     def deliveries(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -72,7 +81,11 @@ class WebhookSender:
             if body is _STOP:
                 return
             assert body is not None
-            self._post(url, body)
+            try:
+                self._post(url, body)
+            finally:
+                with self._lock:
+                    self._pending -= 1
 
     def _post(self, url: str, body: dict[str, Any]) -> None:
         entry: dict[str, Any] = {

@@ -71,10 +71,12 @@ class Claimed:
     attempt: MessageAttempt
     token: uuid.UUID
     started: float = 0.0
+    # When the gateway call returned or failed: the try's end, and where the next gap starts.
+    ended_at: datetime | None = None
 
     def finish(self, outcome: str, error: str = "", http_status: int | None = None) -> None:
         attempt = self.attempt
-        attempt.finished_at = timezone.now()
+        attempt.finished_at = self.ended_at or timezone.now()
         attempt.outcome = outcome
         attempt.http_status = http_status
         attempt.duration_ms = int((time.monotonic() - self.started) * 1000)
@@ -259,7 +261,12 @@ def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
     outcome = SendOutcome(MessageStatus.SENDING, instance.pk, paced=pacing.is_paced(instance))
     claimed.started = time.monotonic()
     try:
-        sent = send_client(instance).send_text(message.recipient, message.body)
+        try:
+            sent = send_client(instance).send_text(message.recipient, message.body)
+        finally:
+            claimed.ended_at = timezone.now()
+            if outcome.paced:
+                _hold_next_send(instance, claimed.ended_at)
     except GatewayError as exc:
         _on_gateway_error(claimed, exc, outcome)
     except SecretUnreadable:
@@ -278,9 +285,16 @@ def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
             claimed.finish(AttemptOutcome.SENT, http_status=201)
             record_sent(message.pk, sent, timezone.now())
         outcome.status = MessageStatus.SENT
-    if pacing.is_paced(instance):
-        # The gap runs from the end of this send, so two sends are never closer than the gap.
-        Instance.objects.filter(pk=instance.pk).update(
-            next_send_at=timezone.now() + timedelta(seconds=pacing.next_gap(instance))
-        )
     return outcome
+
+
+def _hold_next_send(instance: Instance, ended_at: datetime) -> None:
+    """The gap runs from the end of this send, so two sends are never closer than the gap.
+
+    Written before the outcome: until the outcome commits, this send holds the number's one
+    in-flight slot, so a dispatcher that finds the slot free also finds the next gap. Written
+    after, a dispatcher in another process could start the next send in between.
+    """
+    Instance.objects.filter(pk=instance.pk).update(
+        next_send_at=ended_at + timedelta(seconds=pacing.next_gap(instance))
+    )

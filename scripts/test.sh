@@ -41,8 +41,11 @@ export CACHE_URL=${TEST_CACHE_URL:-redis://127.0.0.1:6379/15}
 export LEGUAS_TEST_FLUSH_BROKER=1
 # Threads of the live server and of concurrency tests must not keep connections past a request.
 export DATABASE_CONN_MAX_AGE=0
+# Test files run in parallel processes (pytest-xdist; each with its own test database and its
+# own Redis server, tests/isolation.py): most of the suite waits on workers, browsers and the
+# simulator rather than on the CPU. PYTEST_PROCESSES=0 runs everything in this one process.
 set +e
-python -m pytest "$@"
+python -m pytest -n "${PYTEST_PROCESSES:-3}" --dist loadfile "$@"
 rc=$?
 set -e
 if [ "$rc" = 5 ]; then

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -22,6 +23,9 @@ from .types import DeviceInfo, GatewayMessage, NumberStatus, SentMessage, Sessio
 logger = logging.getLogger("whatsapp.gateway")
 
 USER_AGENT = f"leguas-whatsapp/{__version__}"
+# Called after every request with (route, outcome, seconds): the metrics hook in here, so this
+# module stays a plain HTTP client. An observer that raises is ignored.
+REQUEST_OBSERVERS: list[Callable[[str, object, float], None]] = []
 
 
 class GatewayClient:
@@ -119,7 +123,13 @@ class GatewayClient:
         raise from_response(response, route, self._scrub)
 
     def _log(self, method: str, route: str, outcome: int | str, started: float) -> None:
-        elapsed_ms = (time.monotonic() - started) * 1000
+        elapsed = time.monotonic() - started
+        for observer in REQUEST_OBSERVERS:
+            try:
+                observer(route, outcome, elapsed)
+            except Exception:  # metrics must never break a gateway call
+                logger.debug("request observer failed", exc_info=True)
+        elapsed_ms = elapsed * 1000
         logger.debug(
             "gateway %s %s session=%s -> %s in %.0f ms",
             method,

@@ -89,7 +89,7 @@ def changes(form: forms.BaseForm, fields: list[str] | None = None) -> dict[str, 
             if form.cleaned_data.get(name):
                 out[name] = "changed"
             continue
-        before, after = form.initial.get(name), form.cleaned_data.get(name)
+        before, after = form[name].initial, form.cleaned_data.get(name)
         if isinstance(before, list | tuple) or hasattr(after, "all"):
             before, after = _names(before), _names(after)
         out[name] = [_plain(before), _plain(after)]

@@ -62,9 +62,7 @@ def test_cancels_requeues_and_resolves_from_the_dashboard_are_audited(
     OutboundMessage.objects.filter(pk=message.pk).update(
         status="unknown", needs_review_since=timezone.now()
     )
-    operator_client.post(
-        f"/system/whatsapp/messages/{message.pk}/resolve/", {"resolution": "sent"}
-    )
+    operator_client.post(f"/system/whatsapp/messages/{message.pk}/resolve/", {"resolution": "sent"})
     assert actions() == [
         ("message.cancel", "operador"),
         ("message.requeue", "operador"),
@@ -84,9 +82,7 @@ def test_revocation_is_one_way_in_the_admin(client, admin_user):
     row, _key = ApiKey.create("crm")
     client.force_login(admin_user)
     url = f"/admin/whatsapp/apikey/{row.pk}/change/"
-    client.post(
-        "/admin/whatsapp/apikey/", {"action": "revoke", "_selected_action": [row.pk]}
-    )
+    client.post("/admin/whatsapp/apikey/", {"action": "revoke", "_selected_action": [row.pk]})
     row.refresh_from_db()
     revoked = row.revoked_at
     assert revoked is not None

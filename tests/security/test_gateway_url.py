@@ -46,9 +46,7 @@ def test_an_operator_still_saves_pacing_without_touching_the_gateway(
 def test_with_the_admin_permission_a_new_url_needs_the_secret_again(client, gateway_instance):
     from django.contrib.auth.models import Permission, User
 
-    user = User.objects.create_user(
-        "gerente", password="pw-123-secret", is_staff=True
-    )
+    user = User.objects.create_user("gerente", password="pw-123-secret", is_staff=True)
     user.user_permissions.add(
         *Permission.objects.filter(
             codename__in=["operate_instance", "view_instance", "change_instance"]
@@ -105,7 +103,7 @@ class ProxyThatAnswers(http.server.BaseHTTPRequestHandler):
 
     seen: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         ProxyThatAnswers.seen.append(self.headers.get("Authorization", ""))
         body = b'{"message": "internal admin panel says hello"}'
         self.send_response(403)

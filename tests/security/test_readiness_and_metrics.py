@@ -101,12 +101,16 @@ def test_metrics_need_the_configured_token(client, whatsapp_conf, db):
     assert scrape(client).status_code == 200
 
 
-def test_gauges_come_from_the_database_at_scrape_time(client, whatsapp_conf, gateway_instance, rung):
+def test_gauges_come_from_the_database_at_scrape_time(
+    client, whatsapp_conf, gateway_instance, rung
+):
     whatsapp_conf.METRICS_TOKEN = "metrics-token-123"
     Instance.objects.filter(pk=gateway_instance.pk).update(status="CONNECTED", connected=True)
     old = api.send_text("+55 21 99999-0001", "old")
     api.send_text("+55 21 99999-0002", "new")
-    OutboundMessage.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(seconds=600))
+    OutboundMessage.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(seconds=600)
+    )
     stuck = api.send_text("+55 21 99999-0003", "stuck")
     OutboundMessage.objects.filter(pk=stuck.pk).update(
         status="unknown", needs_review_since=timezone.now()

@@ -47,9 +47,9 @@ def test_a_key_without_the_scope_gets_403_naming_it(client, instances):
     body = answer.json()
     assert body["code"] == "missing_scope" and "“send”" in body["message"]
     assert client.post("/api/v1/instances/main/start", **bearer(key)).status_code == 403
-    assert "“sessions”" in client.get("/api/v1/instances/main/qr.png", **bearer(key)).json()[
-        "message"
-    ]
+    assert (
+        "“sessions”" in client.get("/api/v1/instances/main/qr.png", **bearer(key)).json()["message"]
+    )
     assert not OutboundMessage.objects.exists()
 
 
@@ -70,7 +70,7 @@ def test_a_key_sees_only_its_own_messages_of_its_instances(client, instances):
 
 
 def test_read_all_reads_every_message_of_its_instances_only(client, instances):
-    main, support = instances
+    main, _support = instances
     ApiKey.create("writer", scopes=["send"])
     api.send_text("+55 21 99999-0001", "on main")
     api.send_text("+55 21 99999-0002", "on support", instance="support")
@@ -87,9 +87,9 @@ def test_a_key_cannot_send_from_or_act_on_an_instance_it_is_not_given(client, in
     refused = send(client, key, {"to": "+55 21 99999-0001", "text": "x", "instance": "support"})
     assert refused.status_code == 403 and refused.json()["code"] == "instance_not_allowed"
     assert client.post("/api/v1/instances/support/close", **bearer(key)).status_code == 403
-    assert [i["instance"] for i in client.get("/api/v1/instances", **bearer(key)).json()[
-        "results"
-    ]] == ["main"]
+    assert [
+        i["instance"] for i in client.get("/api/v1/instances", **bearer(key)).json()["results"]
+    ] == ["main"]
     batch = client.post(
         "/api/v1/messages/batch",
         data=json.dumps(

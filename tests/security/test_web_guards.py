@@ -75,7 +75,9 @@ def test_pages_carry_a_content_security_policy_without_inline_script(client, ope
 def test_no_template_holds_inline_script_style_or_handlers():
     root = Path(__file__).resolve().parents[2]
     templates = [*root.glob("whatsapp/templates/**/*.html"), *root.glob("templates/**/*.html")]
-    inline = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)|<style|\son[a-z]+=|style=")
+    inline = re.compile(
+        r"<script(?![^>]*\bsrc=)(?![^>]*application/json)|<style|\son[a-z]+=|style="
+    )
     offenders = [
         f"{path.relative_to(root)}: {match.group(0)}"
         for path in templates

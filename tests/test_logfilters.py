@@ -56,7 +56,8 @@ def test_a_data_error_traceback_loses_the_rows_phone_number_and_text():
 
     try:
         raise DataError(
-            'value too long\nDETAIL:  Failing row contains (5521987654321, +55 21 98765-4321, "Oi").'
+            "value too long\n"
+            'DETAIL:  Failing row contains (5521987654321, +55 21 98765-4321, "Oi").'
         )
     except DataError:
         import sys
@@ -82,9 +83,10 @@ def test_tokens_keys_and_configured_secrets_are_hidden(settings):
 
 
 def test_counts_codes_times_and_ids_stay_readable():
+    when, ident = "2030-01-31 14:30:00", "3f2a1b4c-1234-4abc-9def-0a0b0c0d0e0f"
     line = shown(
-        record("sent %s of %s in %s ms: HTTP %s at %s id %s", 3, 10, 1234, 201, "2030-01-31 14:30:00", "3f2a1b4c-1234-4abc-9def-0a0b0c0d0e0f")
-    )  # fmt: skip
+        record("sent %s of %s in %s ms: HTTP %s at %s id %s", 3, 10, 1234, 201, when, ident)
+    )
     assert line == (
         "sent 3 of 10 in 1234 ms: HTTP 201 at 2030-01-31 14:30:00 "
         "id 3f2a1b4c-1234-4abc-9def-0a0b0c0d0e0f"

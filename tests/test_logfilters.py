@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from leguas.logfilters import RedactSecrets
 
@@ -31,7 +32,7 @@ def test_the_console_handler_carries_the_filter():
     assert "redact" in settings.LOGGING["handlers"]["console"]["filters"]
 
 
-def record(message: str, *args: object, exc_info: object = None) -> logging.LogRecord:
+def record(message: str, *args: object, exc_info: Any = None) -> logging.LogRecord:
     return logging.LogRecord("x", logging.ERROR, __file__, 1, message, args, exc_info)
 
 

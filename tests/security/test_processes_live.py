@@ -87,7 +87,8 @@ def stack(tmp_path: Path, sim: Any, make_instance: Any) -> Iterator[dict[str, An
         connect(sim, instance, base_url=webs[0].url)
         yield {"webs": webs, "workers": workers, "instance": instance}
     finally:
-        for process in [*webs, *workers]:
+        processes: list[WebProcess | WorkerProcess] = [*webs, *workers]
+        for process in processes:
             process.stop()
 
 

@@ -204,6 +204,8 @@ def test_make_run_reads_dotenv_and_starts_everything(local_run):
     assert "Flower as 'admin' with password: make-run-test-password" in local_run.log()
     assert answers(f"{local_run.sim_url}/healthz")
     assert answers(f"{local_run.url}/healthz")
+    # Ready once beat's heartbeat (written by the real beat of the run) is in the cache.
+    assert wait_until(lambda: answers(f"{local_run.url}/readyz"), 60, 0.5)
     # run.py (and make), web, 2 workers (+ children), beat, flower, simulator
     assert len(local_run.pids()) >= 7
     assert "Created admin user 'admin'" in local_run.log()

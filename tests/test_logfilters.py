@@ -58,14 +58,21 @@ def test_a_data_error_traceback_loses_the_rows_phone_number_and_text():
     try:
         raise DataError(
             "value too long\n"
-            'DETAIL:  Failing row contains (5521987654321, +55 21 98765-4321, "Oi").'
+            'DETAIL:  Failing row contains (5521987654321, +55 21 98765-4321, "Olá (Maria)\n'
+            'segunda linha").'
         )
     except DataError:
         import sys
 
         line = shown(record("send failed", exc_info=sys.exc_info()))
-    assert "DataError" in line
+    assert "DataError" in line and "Failing row contains (…)" in line
     assert "5521987654321" not in line and "98765-4321" not in line
+    assert "Maria" not in line and "segunda linha" not in line
+
+
+def test_a_violated_keys_values_are_hidden_and_its_columns_kept():
+    line = shown(record("DETAIL:  Key (instance_id, recipient)=(3, 5521987654321) already exists."))
+    assert line == "DETAIL:  Key (instance_id, recipient)=(…) already exists."
 
 
 def test_tokens_keys_and_configured_secrets_are_hidden(settings):

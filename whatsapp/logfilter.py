@@ -27,6 +27,11 @@ SECRET_FIELD = re.compile(
 )
 # The gateway's secret-in-path routes: /api/<session>/<secret>/clear-session-data and friends.
 SECRET_IN_PATH = re.compile(r"(/api/[^/\s]+/)[^/\s]+(/(?:clear-session-data|generate-token)\b)")
+# PostgreSQL's DETAIL quotes the row a statement failed on (recipient, text, metadata) and the
+# values of a violated key: keep the columns, drop the values (to the end of the paragraph, as a
+# text may hold newlines and parentheses).
+FAILING_ROW = re.compile(r"(Failing row contains )\((?:[^\n]|\n(?!\n))*\)")
+KEY_VALUES = re.compile(r"(Key \([^)\n]*\)=)\((?:[^\n]|\n(?!\n))*?\)(?= already exists| is not)")
 # Full phone numbers: "+55 21 99999-9999", "(21) 99999-9999", "5521999999999", chat ids
 # "5521999999999@c.us". Ten digits or more, with at most single spaces, dots, dashes or
 # parentheses between them; shorter runs (counts, HTTP codes, ports) stay readable.
@@ -41,6 +46,8 @@ def _mask_phone(match: re.Match[str]) -> str:
 
 
 RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    (FAILING_ROW, r"\1(…)"),
+    (KEY_VALUES, r"\1(…)"),
     (WEBHOOK_PATH, r"\1***"),
     (SECRET_IN_PATH, r"\1***\2"),
     (BEARER, r"\1\2***"),

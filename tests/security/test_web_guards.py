@@ -19,7 +19,12 @@ def three_tries(settings):
 
 
 def attempt(client, url: str, username: str, password: str, address: str = "198.51.100.4"):
-    return client.post(url, {"username": username, "password": password}, REMOTE_ADDR=address)
+    return client.post(
+        url,
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
 
 
 @pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])

@@ -225,6 +225,10 @@ def run() -> int:
         print(f"==> {note}")
     write_chosen(plan)
     var = Path(plan.env["LEGUAS_VAR_DIR"])
+    # Every process starts now: the metrics of the previous run's processes go (counters restart
+    # from zero, as Prometheus expects after a restart).
+    for stale in (var / "metrics").glob("*.db"):
+        stale.unlink(missing_ok=True)
     user, password, made = flower_credentials(plan.env, var)
     # Flower reads FLOWER_* variables: the password stays off every command line (ps).
     plan.env["FLOWER_BASIC_AUTH"] = f"{user}:{password}"

@@ -233,6 +233,8 @@ class ApiKeyAdmin(ModelWording):
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        if not form.changed_data:
+            return
         audit.record(
             audit.actor_of(request),
             AuditAction.KEY_CHANGE,

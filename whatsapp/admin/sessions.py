@@ -54,6 +54,8 @@ class InstanceAdmin(InstanceScopedAdmin, ModelWording):
 
     def save_model(self, request: HttpRequest, obj: Instance, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        if change and not form.changed_data:
+            return
         action = audit.AuditAction.INSTANCE_CHANGE if change else audit.AuditAction.INSTANCE_CREATE
         audit.record(audit.actor_of(request), action, instance=obj, changes=audit.changes(form))
 

@@ -147,12 +147,9 @@ def test_a_dispatched_row_whose_task_is_not_in_the_broker_is_released_at_once(
 
     instance = make_instance("main", **UNPACED)
     connect(sim, instance)
-    for n in range(2):
-        api.send_text(phone(n), f"dispatched {n}")
-    result = dispatch.dispatch_instance(instance.pk)
-    kept, lost = result.claimed
-    # A broker database of its own: a live worker left running by another test would take the
-    # task from the shared one and start sending it.
+    # A broker database of its own, before anything rings: a live worker left running by another
+    # test would take the dispatcher's doorbell (or a send) from the shared one and claim the
+    # rows first.
     app = celery.current_app
     shared_url = app.conf.broker_url
     own_url = shared_url.rsplit("/", 1)[0] + "/13"
@@ -161,6 +158,11 @@ def test_a_dispatched_row_whose_task_is_not_in_the_broker_is_released_at_once(
     app.conf.broker_url = own_url
     doorbell.reset()
     try:
+        for n in range(2):
+            api.send_text(phone(n), f"dispatched {n}")
+        result = dispatch.dispatch_instance(instance.pk)
+        kept, lost = result.claimed
+        broker.flushdb()  # the dispatcher's doorbell: nothing here but what the test publishes
         publish_sends([kept], result.token)  # only one of the two tasks reached the broker
         OutboundMessage.objects.filter(pk__in=result.claimed).update(
             updated_at=timezone.now() - timedelta(seconds=10)

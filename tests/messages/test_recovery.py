@@ -161,6 +161,11 @@ def test_a_dispatched_row_whose_task_is_not_in_the_broker_is_released_at_once(
         for n in range(2):
             api.send_text(phone(n), f"dispatched {n}")
         result = dispatch.dispatch_instance(instance.pk)
+        assert len(result.claimed) == 2, (
+            Instance.objects.filter(pk=instance.pk).values("connected", "status").first(),
+            list(OutboundMessage.objects.values_list("status", "enqueued_by", "updated_at")),
+            result,
+        )
         kept, lost = result.claimed
         broker.flushdb()  # the dispatcher's doorbell: nothing here but what the test publishes
         publish_sends([kept], result.token)  # only one of the two tasks reached the broker
@@ -172,7 +177,12 @@ def test_a_dispatched_row_whose_task_is_not_in_the_broker_is_released_at_once(
         app.conf.broker_url = shared_url
         doorbell.reset()
         broker.flushdb()
-    assert OutboundMessage.objects.get(pk=kept).status == "dispatched"
+    row = OutboundMessage.objects.get(pk=kept)
+    assert row.status == "dispatched", (
+        row.dispatch_token == result.token,
+        list(row.attempt_log.values_list("worker", "started_at")),
+        OutboundMessage.objects.get(pk=lost).status,
+    )
     assert OutboundMessage.objects.get(pk=lost).status == "queued"
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +40,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "axes",
     "whatsapp",
 ]
 
@@ -53,6 +56,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with its own response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "leguas.urls"
@@ -99,6 +105,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: a locked-out user or address is refused before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (the dashboard's and the admin's login): after AXES_FAILURE_LIMIT wrong
+# passwords, that user name and that address are each locked out for AXES_COOLOFF_HOURS.
+# `manage.py axes_reset` (or axes_reset_username NAME) lifts a lockout; the admin lists them.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_float("AXES_COOLOFF_HOURS", 1.0)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "whatsapp/locked_out.html"
+# One notion of the client's address for lockouts and the audit log (WHATSAPP["PROXY_COUNT"]).
+AXES_CLIENT_IP_CALLABLE = "whatsapp.audit.client_address"
 # Sessions read through the cache: every dashboard poll needs one, the database keeps them safe.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "login"
@@ -138,8 +159,29 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Health probes and the gateway's webhooks come over plain HTTP from inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^metrics/?$", r"^whatsapp/webhooks/"]
+SECURE_REDIRECT_EXEMPT = [
+    r"^healthz/?$",
+    r"^readyz/?$",
+    r"^metrics/?$",
+    r"^whatsapp/webhooks/",
+]
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): only the app's own scripts, styles and images (and data:
+# images, for the QR code); no inline script or style, no plugin, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 # JSON callers get a JSON 403 for a missing CSRF token, browsers the usual page.
 CSRF_FAILURE_VIEW = "whatsapp.views.errors.csrf_failure"
 
@@ -273,7 +315,19 @@ WHATSAPP = {
     "ALERT_EMAILS": env_list("WHATSAPP_ALERT_EMAILS"),
     "MEDIA_RETENTION_DAYS": env_int("WHATSAPP_MEDIA_RETENTION_DAYS", 30),
     "METRICS_TOKEN": env_secret("WHATSAPP_METRICS_TOKEN"),
+    "AUDIT_RETENTION_DAYS": env_int("WHATSAPP_AUDIT_RETENTION_DAYS", 365),
+    "API_RATE_LIMIT": env_int("WHATSAPP_API_RATE_LIMIT", 20),
+    "API_RATE_BURST": env_int("WHATSAPP_API_RATE_BURST", 40),
+    "PROXY_COUNT": env_int("WHATSAPP_PROXY_COUNT", 0),
+    "BEAT_STALE_AFTER": env_int("WHATSAPP_BEAT_STALE_AFTER", 90),
 }
+
+# Metrics of every web and worker process meet in one folder (prometheus-client's multiprocess
+# mode); it must be known before prometheus_client is imported, hence the environment. Compose
+# shares a volume between the web and the workers.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics"))
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", PROMETHEUS_MULTIPROC_DIR)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
@@ -282,13 +336,17 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"},
     },
-    "filters": {"redact": {"()": "leguas.logfilters.RedactSecrets"}},
+    # One filter for every line: secrets (webhook paths, tokens, keys) and full phone numbers.
+    "filters": {"redact": {"()": "whatsapp.logfilter.RedactSecrets"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"level": "INFO"},
+        # Django's default config gives runserver's access lines a handler of its own, which
+        # would bypass the filter: they go through the console handler like every other line.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "celery": {"level": LOG_LEVEL},
         "whatsapp": {"level": LOG_LEVEL},
         # urllib3 logs full URLs at DEBUG; gateway URLs can carry a secret in the path (§2.4).

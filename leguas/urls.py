@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from whatsapp.views.health import healthz
+from whatsapp.views.health import healthz, readyz
 from whatsapp.views.home import home
 
 
@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     # The reference host mounts the app at the root: the previous system's /system/whatsapp/…,
     # /api/v1/… and the webhook URLs gateways already have registered keep working.

@@ -134,8 +134,38 @@ def test_redis_keeps_what_it_is_given():
     assert SERVICES["postgres"]["volumes"][0].split(":")[0] in COMPOSE["volumes"]
 
 
-def test_flower_is_behind_basic_auth_from_the_environment():
-    assert "--basic-auth=${FLOWER_BASIC_AUTH}" in command_words("flower")
+def test_flower_is_published_on_loopback_only_and_refuses_to_start_without_credentials():
+    flower = SERVICES["flower"]
+    for port in flower.get("ports", []):
+        published = str(port)
+        # host_ip:host_port:container_port; without a host address Docker binds 0.0.0.0.
+        assert published.startswith("127.0.0.1:"), published
+    auth = flower["environment"]["FLOWER_BASIC_AUTH"]
+    # ${VAR:?message}: compose stops with the message when the variable is unset or empty.
+    assert re.fullmatch(r"\$\{FLOWER_BASIC_AUTH:\?[^}]+\}", auth), auth
+    assert "--basic-auth" not in " ".join(command_words("flower"))  # not in `ps` either
+
+
+def test_gunicorn_logs_through_the_redacting_logger():
+    script = command_words("web")[-1]
+    logger_class = re.search(r"--logger-class (\S+)", script).group(1)
+    module, _, attr = logger_class.rpartition(".")
+    assert hasattr(importlib.import_module(module), attr)
+
+
+def test_the_web_healthcheck_asks_liveness_and_readiness():
+    test = " ".join(SERVICES["web"]["healthcheck"]["test"])
+    assert "healthz" in test and "readyz" in test
+
+
+def test_web_and_workers_share_one_metrics_folder():
+    for service in APP_SERVICES:
+        environment = {
+            **COMPOSE["x-app"]["environment"],
+            **SERVICES[service].get("environment", {}),
+        }
+        folder = environment["PROMETHEUS_MULTIPROC_DIR"]
+        assert any(str(v).endswith(f":{folder}") for v in SERVICES[service]["volumes"]), service
 
 
 def test_the_image_runs_as_a_non_root_user_in_a_multi_stage_build():

@@ -70,6 +70,14 @@ def answers(url: str) -> bool:
         return False
 
 
+def reachable(url: str) -> bool:
+    try:
+        requests.get(url, timeout=2)
+    except requests.RequestException:
+        return False
+    return True
+
+
 def bare_env(**extra: str) -> dict[str, str]:
     """What a person's shell has: no DEBUG, no database or broker variables."""
     keep = {"PATH", "HOME", "LANG", "TERM", "USER"}
@@ -187,9 +195,17 @@ def test_make_run_reads_dotenv_and_starts_everything(local_run):
     assert wait_until(lambda: answers(f"{local_run.url}/accounts/login/"), 180, 0.5), (
         local_run.log()
     )
-    assert wait_until(lambda: answers(f"http://127.0.0.1:{local_run.flower}/"), 60, 0.5)
+    flower = f"http://127.0.0.1:{local_run.flower}/"
+    # Flower shows task arguments and tracebacks: it asks for the admin's credentials.
+    assert wait_until(lambda: reachable(flower), 60, 0.5)
+    assert requests.get(flower, timeout=5).status_code == 401
+    auth = ("admin", "make-run-test-password")
+    assert requests.get(flower, auth=auth, timeout=5).status_code == 200
+    assert "Flower as 'admin' with password: make-run-test-password" in local_run.log()
     assert answers(f"{local_run.sim_url}/healthz")
     assert answers(f"{local_run.url}/healthz")
+    # Ready once beat's heartbeat (written by the real beat of the run) is in the cache.
+    assert wait_until(lambda: answers(f"{local_run.url}/readyz"), 60, 0.5)
     # run.py (and make), web, 2 workers (+ children), beat, flower, simulator
     assert len(local_run.pids()) >= 7
     assert "Created admin user 'admin'" in local_run.log()

@@ -23,3 +23,8 @@ class WhatsAppConfig(AppConfig):
         from whatsapp import checks  # noqa: F401
 
         post_migrate.connect(_ensure_beat_schedule, sender=self)
+        # Beat's heartbeat for /readyz, and the metrics' hooks into workers and the send path.
+        from whatsapp import liveness, metrics
+
+        liveness.connect_beat()
+        metrics.connect()

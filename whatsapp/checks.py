@@ -66,6 +66,22 @@ def check_public_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 
 
 @register()
+def check_gateway_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from urllib.parse import urlsplit
+
+    if "@" in urlsplit(str(conf.GATEWAY_URL)).netloc:
+        return [
+            Error(
+                "WHATSAPP['GATEWAY_URL'] holds a user name or password.",
+                hint="The gateway is reached with a bearer token made from GATEWAY_SECRET_KEY; "
+                "user-info in the URL would replace it with Basic auth. Remove it.",
+                id="whatsapp.E005",
+            )
+        ]
+    return []
+
+
+@register()
 def check_default_region(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     import phonenumbers
 

@@ -70,6 +70,15 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_RETENTION_DAYS": 365,
     # Metrics: a bearer token for /metrics; empty leaves the endpoint off.
     "METRICS_TOKEN": "",
+    # API keys: requests per second and burst each key may make, unless the key sets its own.
+    # Counted in the cache, so every web process shares one budget per key.
+    "API_RATE_LIMIT": 20,
+    "API_RATE_BURST": 40,
+    # Reverse proxies in front of the web process that append to X-Forwarded-For; 0 reads the
+    # connection's address. The audit log and login lockouts use the address this gives.
+    "PROXY_COUNT": 0,
+    # /readyz fails when beat's heartbeat is older than this (s).
+    "BEAT_STALE_AFTER": 90,
 }
 
 

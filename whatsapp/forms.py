@@ -27,7 +27,15 @@ def check_gateway_url(value: str) -> str:
         raise forms.ValidationError(_("The port must be a number.")) from None
     if parts.query or parts.fragment:
         raise forms.ValidationError(_("Leave out the query and the fragment."))
+    if parts.username is not None or parts.password is not None:
+        # The client authenticates with a bearer token; user-info in the URL would make the HTTP
+        # library send Basic auth instead, and puts a password where logs and pages show URLs.
+        raise forms.ValidationError(_("Leave out the user name and password (user@host)."))
     return value.rstrip("/")
+
+
+CHANGE_INSTANCE = "whatsapp.change_instance"
+GATEWAY_FIELDS = ("gateway_url", "session_name")
 
 
 class InstanceSettingsForm(forms.ModelForm):
@@ -73,9 +81,18 @@ class InstanceSettingsForm(forms.ModelForm):
             "cap_per_minute": _("0 switches this cap off."),
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, may_change_gateway: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Where the gateway is (URL, session name) decides where the token minted from the
+        # secret goes: only users with the admin-level permission may change it.
+        self.may_change_gateway = may_change_gateway
         self.fields["gateway_url"].initial = self.instance.gateway_url
+        if not may_change_gateway:
+            for name in GATEWAY_FIELDS:
+                self.fields[name].widget.attrs["readonly"] = "readonly"
+                self.fields[name].help_text = _(
+                    "Only a user allowed to change instances can change this."
+                )
         if not self.instance.has_secret_key:
             self.fields["secret_key"].help_text = _("No secret key is stored yet: enter it.")
         # The model's bounds (validators and check constraints) also bound the inputs.
@@ -108,9 +125,32 @@ class InstanceSettingsForm(forms.ModelForm):
             self.add_error(
                 "max_gap_seconds", _("The maximum gap must not be less than the minimum gap.")
             )
-        if not self.instance.has_secret_key and not data.get("secret_key"):
-            self.add_error("secret_key", _("Enter the gateway's secret key."))
+        self._check_gateway_change(data)
         return data
+
+    def gateway_changes(self, data: dict[str, Any]) -> list[str]:
+        if self.instance._state.adding:
+            return []
+        return [
+            name
+            for name in GATEWAY_FIELDS
+            if name in data and data[name] != getattr(self.instance, name)
+        ]
+
+    def _check_gateway_change(self, data: dict[str, Any]) -> None:
+        changed = self.gateway_changes(data)
+        if changed and not self.may_change_gateway:
+            for name in changed:
+                self.add_error(name, _("Only a user allowed to change instances can change this."))
+            return
+        if changed and not data.get("secret_key"):
+            # The stored secret belongs to the old gateway (Instance.save clears it).
+            self.add_error(
+                "secret_key",
+                _("The gateway URL or session name changed: enter the secret key again."),
+            )
+        elif not self.instance.has_secret_key and not data.get("secret_key"):
+            self.add_error("secret_key", _("Enter the gateway's secret key."))
 
     def save(self, commit: bool = True) -> Instance:
         instance: Instance = super().save(commit=False)

@@ -81,3 +81,55 @@ def alive(idents: Iterable[str]) -> set[str] | None:
         logger.warning("cannot read worker heartbeats (%s)", type(exc).__name__)
         return None
     return {ident for ident in wanted if _key(ident) in found}
+
+
+# -- beat ----------------------------------------------------------------------------------
+# Beat publishes every periodic task; /readyz fails when it stops ticking. Its process writes
+# the wall-clock time of the scheduler's last tick to the cache every BEAT_WRITE_SECONDS, from
+# a thread started by Celery's beat_init signal (any scheduler, `celery beat` or `-B`).
+BEAT_KEY = "whatsapp:beat:heartbeat"
+BEAT_WRITE_SECONDS = 10.0
+BEAT_KEEP_SECONDS = 86_400
+
+
+def beat_tick_time(service: object) -> float:
+    """When the beat service last ticked, as a Unix time (now when it does not say)."""
+    import time
+
+    last = getattr(service, "_last_tick", None)  # Celery's Service records it (monotonic)
+    if isinstance(last, float):
+        return time.time() - (time.monotonic() - last)
+    return time.time()
+
+
+def write_beat_heartbeat(at: float) -> bool:
+    try:
+        cache.set(BEAT_KEY, at, BEAT_KEEP_SECONDS)
+    except Exception as exc:  # Redis is away: /readyz says so by itself
+        logger.debug("beat heartbeat not written (%s)", type(exc).__name__)
+        return False
+    return True
+
+
+def beat_heartbeat() -> float | None:
+    """The time of beat's last tick, None when none was recorded; raises if the cache fails."""
+    value = cache.get(BEAT_KEY)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _beat_loop(service: object, stop: threading.Event) -> None:
+    write_beat_heartbeat(beat_tick_time(service))
+    while not stop.wait(BEAT_WRITE_SECONDS):
+        write_beat_heartbeat(beat_tick_time(service))
+
+
+def on_beat_init(sender: object = None, **_kwargs: object) -> None:
+    threading.Thread(
+        target=_beat_loop, args=(sender, threading.Event()), name="whatsapp-beat", daemon=True
+    ).start()
+
+
+def connect_beat() -> None:
+    from celery.signals import beat_init
+
+    beat_init.connect(on_beat_init, weak=False, dispatch_uid="whatsapp-beat-heartbeat")

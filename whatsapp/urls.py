@@ -11,7 +11,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import URLPattern, include, path
 from django.views.i18n import set_language
 
-from whatsapp.views import sessions, webhooks
+from whatsapp.views import metrics, sessions, webhooks
 
 
 def session_patterns(suffix: str) -> list[URLPattern]:
@@ -46,4 +46,5 @@ urlpatterns = [
     ),
     path("api/v1/", include("whatsapp.rest.urls")),
     path("whatsapp/webhooks/<slug:slug>/<str:secret>/", webhooks.receive, name="whatsapp-webhook"),
+    path("metrics", metrics.metrics, name="whatsapp-metrics"),
 ]

@@ -12,6 +12,7 @@ Ports that are taken are refused before anything starts. The processes run under
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -171,6 +172,30 @@ def build_plan(env: dict[str, str]) -> Plan:
     return plan
 
 
+FLOWER_AUTH_FILE = "flower-auth"
+
+
+def flower_credentials(env: dict[str, str], var_dir: Path) -> tuple[str, str, bool]:
+    """Flower's basic-auth user and password, and whether they were made just now.
+
+    The first run makes them the admin's: the user DJANGO_SUPERUSER_USERNAME (admin), the
+    password DJANGO_SUPERUSER_PASSWORD or a generated one, which `ensure_admin` then gives the
+    admin it creates. They are kept in var/flower-auth (readable by its owner only), so Flower
+    keeps them across runs (Flower shows task arguments and tracebacks: never open).
+    """
+    path = var_dir / FLOWER_AUTH_FILE
+    if path.is_file():
+        user, _sep, password = path.read_text().strip().partition(":")
+        if user and password:
+            return user, password, False
+    user = env.get("DJANGO_SUPERUSER_USERNAME") or "admin"
+    password = env.get("DJANGO_SUPERUSER_PASSWORD") or secrets.token_urlsafe(12)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(f"{user}:{password}\n")
+    return user, password, True
+
+
 def write_chosen(plan: Plan) -> Path:
     """Record what this run chose, so `manage.py` beside it needs no variables."""
     path = Path(plan.env["LEGUAS_VAR_DIR"]) / "local-run.env"
@@ -199,15 +224,35 @@ def run() -> int:
     for note in plan.notes:
         print(f"==> {note}")
     write_chosen(plan)
+    var = Path(plan.env["LEGUAS_VAR_DIR"])
+    # Every process starts now: the metrics of the previous run's processes go (counters restart
+    # from zero, as Prometheus expects after a restart).
+    for stale in (var / "metrics").glob("*.db"):
+        stale.unlink(missing_ok=True)
+    user, password, made = flower_credentials(plan.env, var)
+    # Flower reads FLOWER_* variables: the password stays off every command line (ps).
+    plan.env["FLOWER_BASIC_AUTH"] = f"{user}:{password}"
+    admin_env = {
+        **plan.env,
+        "DJANGO_SUPERUSER_USERNAME": user,
+        "DJANGO_SUPERUSER_PASSWORD": password,
+    }
     try:
         manage(["migrate", "--no-input"], plan.env)
-        manage(["ensure_admin"], plan.env)
+        manage(["ensure_admin"], admin_env)
         manage(["whatsapp_bootstrap"], plan.env)
     except subprocess.CalledProcessError as exc:
         print(f"error: setup step failed (exit {exc.returncode}); see above.", file=sys.stderr)
         return 1
     web, flower = dict(plan.ports)["WEB_PORT"], dict(plan.ports)["FLOWER_PORT"]
     print(f"==> web http://127.0.0.1:{web}  flower http://127.0.0.1:{flower}  (Ctrl-C stops all)")
+    if made:
+        print(
+            f"==> Sign in to the dashboard, the admin and Flower as {user!r} with password: "
+            f"{password}  (Flower keeps it in {var / FLOWER_AUTH_FILE})"
+        )
+    else:
+        print(f"==> Flower asks for user {user!r} and the password in {var / FLOWER_AUTH_FILE}.")
     print(
         f"==> A process that exits is restarted. One at a time, from another terminal: "
         f"{CONTROL} stop|start|restart NAME, or {CONTROL} status "

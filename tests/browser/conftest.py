@@ -19,6 +19,12 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "pw-123-secret"  # the `operator` fixture's
 WAIT_MS = 25_000
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
 
 
 @pytest.fixture(scope="session")
@@ -68,14 +74,38 @@ def page(browser, live_server, requests_seen):
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 1280, "height": 800}, locale="pt-BR"
     )
+    # Every page runs under the app's Content-Security-Policy: any violation fails the test,
+    # whether the browser reports it as an event or only on the console.
+    violations: list[str] = []
+    context.expose_function("__cspViolation", lambda text: violations.append(text))
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     page.on("request", lambda request: requests_seen.urls.append(request.url))
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    unprotected: list[str] = []
+    page.on(
+        "response",
+        lambda response: (
+            unprotected.append(response.url)
+            if response.request.resource_type == "document"
+            and response.url.startswith(live_server.url)
+            and "content-security-policy" not in response.headers
+            else None
+        ),
+    )
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not violations, f"Content-Security-Policy violations: {violations}"
+    assert not unprotected, f"pages without a Content-Security-Policy: {unprotected}"
     assert not requests_seen.outside(), f"requests outside the app: {requests_seen.outside()}"
 
 

@@ -94,7 +94,18 @@ def host(tmp_path_factory):
         run([*manage, "whatsapp_bootstrap"], cwd=project, env=env)
         run([*manage, "createsuperuser", "--no-input", "--username", "admin",
              "--email", "admin@example.com"], cwd=project, env=env)  # fmt: skip
-        key = run([*manage, "whatsapp_apikey", "create", "host"], cwd=project, env=env)
+        key = run(
+            [
+                *manage,
+                "whatsapp_apikey",
+                "create",
+                "host",
+                "--scopes",
+                "send,read,read-all,sessions",
+            ],
+            cwd=project,
+            env=env,
+        )
         web = Process(
             [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
             project,

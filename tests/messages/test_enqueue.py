@@ -14,6 +14,7 @@ from django.utils import timezone
 from tests.messages.conftest import phone
 from whatsapp import api
 from whatsapp.models import ApiKey, OutboundMessage
+from whatsapp.scopes import ALL_SCOPES
 from whatsapp.services import outbox
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def instance(make_instance):
 
 @pytest.fixture
 def api_client(client, instance):
-    _row, key = ApiKey.create("tests")
+    _row, key = ApiKey.create("tests", scopes=ALL_SCOPES)
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {key}"
     return client
 

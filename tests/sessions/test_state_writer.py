@@ -37,7 +37,8 @@ def test_a_settings_form_saved_from_a_stale_copy_keeps_the_current_state(make_in
     instance = make_instance("main")
     stale = Instance.objects.get(pk=instance.pk)  # the page was loaded while CLOSED
     session_state.observe(instance, Observed(SessionStatus.CONNECTED, phone="5521999999999"))
-    form = InstanceSettingsForm(settings_data(cap_per_minute="5"), instance=stale)
+    same_gateway = {"gateway_url": instance.gateway_url, "session_name": instance.session_name}
+    form = InstanceSettingsForm(settings_data(cap_per_minute="5", **same_gateway), instance=stale)
     assert form.is_valid(), form.errors
     form.save()
     row = Instance.objects.get(pk=instance.pk)
@@ -51,6 +52,7 @@ def test_the_admin_saving_a_stale_copy_keeps_the_current_state(admin_client, mak
     Instance.objects.filter(pk=instance.pk).update(next_send_at=None)
     data = {**settings_data(), "name": "Renamed", "slug": instance.slug}
     data["session_name"] = instance.session_name
+    data["gateway_url"] = instance.gateway_url
     response = admin_client.post(f"/admin/whatsapp/instance/{instance.pk}/change/", data)
     assert response.status_code == 302
     row = Instance.objects.get(pk=instance.pk)

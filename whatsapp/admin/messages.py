@@ -1,18 +1,25 @@
-"""Admin for outbound messages (attempts inline; requeue and cancel) and API keys."""
+"""Admin for outbound messages (attempts inline; requeue and cancel), API keys, the audit log."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
+from whatsapp import audit
+from whatsapp.admin.scoping import InstanceScopedAdmin
 from whatsapp.admin.wording import ModelWording
-from whatsapp.models import ApiKey, MessageAttempt, OutboundMessage
+from whatsapp.models import ApiKey, AuditEntry, MessageAttempt, OutboundMessage
+from whatsapp.models.audit import AuditAction
 from whatsapp.models.message import Resolution
+from whatsapp.scopes import Scope
 from whatsapp.services import outbox, review
 
 
@@ -54,7 +61,7 @@ class MessageAttemptInline(admin.TabularInline):
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
+class OutboundMessageAdmin(InstanceScopedAdmin):
     list_display = [
         "id",
         "instance",
@@ -96,6 +103,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         "resolved_by",
         "resolved_at",
         "enqueued_by",
+        "api_key",
         "created_at",
         "updated_at",
     ]
@@ -122,24 +130,33 @@ class OutboundMessageAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Queue the selected messages again"))
     def requeue(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        actor = audit.actor_of(request)
         self._apply(
-            request, queryset, outbox.requeue_message, str(_("%(count)s message(s) queued again."))
+            request,
+            queryset,
+            lambda pk: outbox.requeue_message(pk, actor=actor),
+            str(_("%(count)s message(s) queued again.")),
         )
 
     @admin.action(description=_("Cancel the selected messages"))
     def cancel(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        actor = audit.actor_of(request)
         self._apply(
-            request, queryset, outbox.cancel_message, str(_("%(count)s message(s) cancelled."))
+            request,
+            queryset,
+            lambda pk: outbox.cancel_message(pk, actor=actor),
+            str(_("%(count)s message(s) cancelled.")),
         )
 
     def _resolve(
         self, request: HttpRequest, queryset: QuerySet[OutboundMessage], resolution: str
     ) -> None:
         who = request.user.get_username()
+        actor = audit.actor_of(request)
         self._apply(
             request,
             queryset,
-            lambda pk: review.resolve(pk, resolution, who),
+            lambda pk: review.resolve(pk, resolution, who, actor=actor),
             str(_("%(count)s message(s) resolved.")),
         )
 
@@ -161,29 +178,121 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         return bool(request.user.has_perm("whatsapp.operate_instance"))
 
 
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"),
+        choices=Scope.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["scopes", "all_instances", "instances", "rate_limit", "rate_burst"]
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(ModelWording):
     # Keys are created with `manage.py whatsapp_apikey create NAME`, which shows the key once;
     # neither the key nor its hash is ever shown here. The list page says so
     # (templates/admin/whatsapp/apikey/change_list.html), since it has no Add button.
+    form = ApiKeyForm
     saved_messages = {
         "changed": pgettext_lazy("api key", "The API key “{obj}” was changed."),
         "deleted": pgettext_lazy("api key", "The API key “{obj}” was deleted."),
     }
-    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["name", "prefix", "created_at", "last_used_at"]
+    list_display = ["name", "prefix", "scope_list", "all_instances", "last_used_at", "revoked_at"]
+    list_filter = ["all_instances", "revoked_at"]
+    fields = [
+        "name",
+        "prefix",
+        "scopes",
+        "all_instances",
+        "instances",
+        "rate_limit",
+        "rate_burst",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    # Revocation is one-way: "revoked at" is never a form field, only the action sets it.
+    readonly_fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    filter_horizontal = ["instances"]
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Revoke instead: messages and audit entries name the key.
+        return False
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj: ApiKey) -> str:
+        return ", ".join(obj.scopes or []) or "—"
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not form.changed_data:
+            return
+        audit.record(
+            audit.actor_of(request),
+            AuditAction.KEY_CHANGE,
+            target=str(obj),
+            changes=audit.changes(form),
+        )
+
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        from django.utils import timezone
-
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        actor = audit.actor_of(request)
+        count = 0
+        with transaction.atomic():
+            for key in queryset.select_for_update().filter(revoked_at__isnull=True):
+                ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+                audit.record(actor, AuditAction.KEY_REVOKE, target=str(key))
+                count += 1
         self.message_user(
             request,
             ngettext("%(count)s key revoked.", "%(count)s keys revoked.", count) % {"count": count},
         )
+
+
+class ActorKindFilter(admin.SimpleListFilter):
+    title = _("who")
+    parameter_name = "by"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("user", _("Users")), ("key", _("API keys")), ("other", _("Commands and code"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[AuditEntry]
+    ) -> QuerySet[AuditEntry]:
+        if self.value() == "user":
+            return queryset.filter(user__isnull=False)
+        if self.value() == "key":
+            return queryset.filter(api_key__isnull=False)
+        if self.value() == "other":
+            return queryset.filter(user__isnull=True, api_key__isnull=True)
+        return queryset
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(InstanceScopedAdmin):
+    list_display = ["at", "actor", "action", "instance", "message_id", "target", "address"]
+    list_filter = ["action", ActorKindFilter, "instance", "at"]
+    search_fields = ["actor", "target", "=message_id", "address"]
+    date_hierarchy = "at"
+    list_select_related = ["instance"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in AuditEntry._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Entries leave with the retention period (WHATSAPP["AUDIT_RETENTION_DAYS"]) only.
+        return False

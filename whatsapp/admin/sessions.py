@@ -9,7 +9,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from whatsapp import crypto
+from whatsapp import audit, crypto
+from whatsapp.admin.scoping import InstanceScopedAdmin
 from whatsapp.admin.wording import ModelWording
 from whatsapp.forms import InstanceSettingsForm
 from whatsapp.models import GatewayEvent, HealthSample, InboundMessage, Instance, SessionOperation
@@ -19,12 +20,14 @@ class InstanceForm(InstanceSettingsForm):
     """The dashboard's settings form (write-only secret, URL and pacing checks) plus identity."""
 
     class Meta(InstanceSettingsForm.Meta):
-        fields = ["name", "slug", *InstanceSettingsForm.Meta.fields, "is_default"]
+        fields = ["name", "slug", *InstanceSettingsForm.Meta.fields, "is_default", "operators"]
 
 
 @admin.register(Instance)
-class InstanceAdmin(ModelWording):
+class InstanceAdmin(InstanceScopedAdmin, ModelWording):
     form = InstanceForm
+    instance_field = "pk"
+    filter_horizontal = ["operators"]
     saved_messages = {
         "added": pgettext_lazy("instance", "The instance “{obj}” was added."),
         "changed": pgettext_lazy("instance", "The instance “{obj}” was changed."),
@@ -49,9 +52,20 @@ class InstanceAdmin(ModelWording):
     def masked_secret(self, obj: Instance) -> str:
         return crypto.mask(obj.secret_key_encrypted) or "—"
 
+    def save_model(self, request: HttpRequest, obj: Instance, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and not form.changed_data:
+            return
+        action = audit.AuditAction.INSTANCE_CHANGE if change else audit.AuditAction.INSTANCE_CREATE
+        audit.record(audit.actor_of(request), action, instance=obj, changes=audit.changes(form))
+
+    def delete_model(self, request: HttpRequest, obj: Instance) -> None:
+        audit.record(audit.actor_of(request), audit.AuditAction.INSTANCE_DELETE, target=str(obj))
+        super().delete_model(request, obj)
+
 
 @admin.register(SessionOperation)
-class SessionOperationAdmin(admin.ModelAdmin):
+class SessionOperationAdmin(InstanceScopedAdmin):
     list_display = ["id", "instance", "kind", "status", "requested_by", "created_at", "finished_at"]
     list_filter = ["kind", "status", "instance"]
     readonly_fields = [f.name for f in SessionOperation._meta.fields]
@@ -61,7 +75,7 @@ class SessionOperationAdmin(admin.ModelAdmin):
 
 
 @admin.register(HealthSample)
-class HealthSampleAdmin(admin.ModelAdmin):
+class HealthSampleAdmin(InstanceScopedAdmin):
     list_display = ["at", "instance", "status", "connected", "latency_ms", "transition", "error"]
     list_filter = ["instance", "connected", "transition"]
     date_hierarchy = "at"
@@ -74,7 +88,7 @@ class HealthSampleAdmin(admin.ModelAdmin):
 
 
 @admin.register(GatewayEvent)
-class GatewayEventAdmin(admin.ModelAdmin):
+class GatewayEventAdmin(InstanceScopedAdmin):
     list_display = [
         "id",
         "instance",
@@ -94,7 +108,7 @@ class GatewayEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(InstanceScopedAdmin):
     list_display = ["received_at", "instance", "sender", "type", "body"]
     list_filter = ["instance", "type"]
     search_fields = ["sender", "body"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -13,7 +14,7 @@ import requests
 from whatsapp import __version__
 
 from . import parse
-from .errors import GatewayError, ProtocolError, Rejected, ServerError
+from .errors import ConfigurationError, GatewayError, ProtocolError, Rejected, ServerError
 from .redact import redact_text
 from .token import mint_token
 from .transport import from_exception, from_response
@@ -22,6 +23,9 @@ from .types import DeviceInfo, GatewayMessage, NumberStatus, SentMessage, Sessio
 logger = logging.getLogger("whatsapp.gateway")
 
 USER_AGENT = f"leguas-whatsapp/{__version__}"
+# Called after every request with (route, outcome, seconds): the metrics hook in here, so this
+# module stays a plain HTTP client. An observer that raises is ignored.
+REQUEST_OBSERVERS: list[Callable[[str, object, float], None]] = []
 
 
 class GatewayClient:
@@ -47,8 +51,14 @@ class GatewayClient:
         self._http = http if http is not None else requests.Session()
         # A JSON Content-Type on a GET makes the server hang on some routes (§1, §8.9).
         self._http.headers.pop("Content-Type", None)
+        # Only the configured gateway ever answers: no proxy from the environment (whose own
+        # error pages would reach users as the gateway's words) and no .netrc credentials
+        # (which would replace the bearer token with Basic auth).
+        self._http.trust_env = False
         parts = urlsplit(self.base_url)
         self._where = parts.netloc.rpartition("@")[2] or self.base_url
+        # requests turns user-info into Basic auth, replacing the bearer token on every call.
+        self._userinfo = "@" in parts.netloc
 
     def __repr__(self) -> str:
         return f"GatewayClient(base_url={self._safe_base_url()!r}, session={self.session!r})"
@@ -83,6 +93,11 @@ class GatewayClient:
         accept: tuple[int, ...] = (),
     ) -> requests.Response:
         """One request. Returns 2xx answers and those in ``accept``; raises for the rest."""
+        if self._userinfo:
+            raise ConfigurationError(
+                "the gateway URL holds a user name or password; remove them from the gateway URL",
+                route=route,
+            )
         headers = {"User-Agent": USER_AGENT}
         if auth:
             headers["Authorization"] = f"Bearer {self._auth_token()}"
@@ -108,7 +123,13 @@ class GatewayClient:
         raise from_response(response, route, self._scrub)
 
     def _log(self, method: str, route: str, outcome: int | str, started: float) -> None:
-        elapsed_ms = (time.monotonic() - started) * 1000
+        elapsed = time.monotonic() - started
+        for observer in REQUEST_OBSERVERS:
+            try:
+                observer(route, outcome, elapsed)
+            except Exception:  # metrics must never break a gateway call
+                logger.debug("request observer failed", exc_info=True)
+        elapsed_ms = elapsed * 1000
         logger.debug(
             "gateway %s %s session=%s -> %s in %.0f ms",
             method,

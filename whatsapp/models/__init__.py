@@ -1,4 +1,5 @@
 from whatsapp.models.apikey import ApiKey
+from whatsapp.models.audit import AuditEntry
 from whatsapp.models.events import GatewayEvent, InboundMessage
 from whatsapp.models.health import HealthSample
 from whatsapp.models.instance import Instance
@@ -7,6 +8,7 @@ from whatsapp.models.operation import SessionOperation
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "GatewayEvent",
     "HealthSample",
     "InboundMessage",

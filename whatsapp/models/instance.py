@@ -3,6 +3,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -90,6 +91,18 @@ class Instance(models.Model):
     enabled = models.BooleanField(_("enabled"), default=True)
     is_default = models.BooleanField(_("default instance"), default=False)
     auto_reconnect = models.BooleanField(_("reconnect automatically"), default=True)
+    # Per-number permissions: a user listed on any instance sees and operates only the instances
+    # that list them (whatsapp.access); users listed nowhere keep every instance.
+    operators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="whatsapp_instances",
+        verbose_name=_("limited to these users"),
+        help_text=_(
+            "A user listed on any instance sees and operates only the instances that list them. "
+            "Users listed on none see every instance their permissions allow."
+        ),
+    )
 
     # Pacing: a random gap between two sends and caps per window; 0 switches one off.
     min_gap_seconds = models.FloatField(
@@ -188,6 +201,15 @@ class Instance(models.Model):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        # The secret belongs to the gateway it was entered for: a new URL or session name without
+        # the secret entered again clears it, so the token minted from it never travels to an
+        # address nobody holding the secret chose.
+        if (
+            not self._state.adding
+            and self.gateway_changed()
+            and not getattr(self, "_secret_entered", False)
+        ):
+            self.secret_key_encrypted = ""
         # Saving a loaded row writes its settings only: the state and the runtime fields may
         # have changed since this copy was read, and each has its own writer.
         if not self._state.adding and kwargs.get("update_fields") is None:
@@ -197,6 +219,22 @@ class Instance(models.Model):
                 if not field.primary_key and field.name not in RUNTIME_FIELDS
             ]
         super().save(*args, **kwargs)
+        self._remember_gateway()
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> Instance:
+        instance = super().from_db(db, field_names, values, **kwargs)
+        instance._remember_gateway()
+        return instance
+
+    def _remember_gateway(self) -> None:
+        # What the stored secret was entered for (see save()).
+        self._loaded_gateway = (self.__dict__.get("gateway_url"), self.__dict__.get("session_name"))
+        self._secret_entered = False
+
+    def gateway_changed(self) -> bool:
+        loaded = getattr(self, "_loaded_gateway", None)
+        return loaded is not None and loaded != (self.gateway_url, self.session_name)
 
     @property
     def secret_key(self) -> str:
@@ -205,6 +243,7 @@ class Instance(models.Model):
     @secret_key.setter
     def secret_key(self, value: str) -> None:
         self.secret_key_encrypted = crypto.encrypt(value)
+        self._secret_entered = True
 
     @property
     def has_secret_key(self) -> bool:

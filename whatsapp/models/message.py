@@ -118,6 +118,16 @@ class OutboundMessage(models.Model):
     resolved_by = models.CharField(_("resolved by"), max_length=150, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     enqueued_by = models.CharField(_("enqueued by"), max_length=120, blank=True)
+    # The API key that created it: a key reads only its own messages (unless read-all), and its
+    # idempotency keys are its own. Keys are revoked, never deleted, while messages name them.
+    api_key = models.ForeignKey(
+        "whatsapp.ApiKey",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+        verbose_name=_("API key"),
+    )
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -127,11 +137,18 @@ class OutboundMessage(models.Model):
         verbose_name_plural = _("outbound messages")
         ordering = ["-created_at"]
         constraints = [
+            # Idempotency keys are per API key: key B never gets key A's message back, nor
+            # learns that A used the key. Messages of the Python API and the dashboard share one.
+            models.UniqueConstraint(
+                fields=["instance", "api_key", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False, api_key__isnull=False),
+                name="one_message_per_api_key_idempotency_key",
+            ),
             models.UniqueConstraint(
                 fields=["instance", "idempotency_key"],
-                condition=Q(idempotency_key__isnull=False),
+                condition=Q(idempotency_key__isnull=False, api_key__isnull=True),
                 name="one_message_per_idempotency_key",
-            )
+            ),
         ]
         indexes = [
             models.Index(

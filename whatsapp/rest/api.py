@@ -5,14 +5,21 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from . import batches, errors, instances, messages
-from .auth import ApiKeyAuth
+from .auth import KeyRateThrottle
 from .http import JsonParser, api_view
 
 DESCRIPTION = """\
 Queue WhatsApp messages and follow them until they are read; manage the numbers that send them.
 
 Authenticate every call with `Authorization: Bearer <key>` (create a key with
-`manage.py whatsapp_apikey create NAME`).
+`manage.py whatsapp_apikey create NAME --instances a,b --scopes send,read`).
+
+- **Scopes**: each route names the scope it needs (`send`, `read`, `read-all`, `cancel`,
+  `webhooks`, `sessions`); a key without it gets `403` naming it. A key uses only its
+  instances, reads only the messages it created (every message of its instances with
+  `read-all`), and its idempotency keys are its own.
+- **Rate limit**: each key may make a number of requests per second (with a burst); past it,
+  `429` with `Retry-After` in seconds.
 
 - **Errors** have one shape: `{"success": false, "message", "code", "errors": {field: [reasons]}}`.
   `400` names each bad field; an unknown field or query parameter is refused, named.
@@ -33,8 +40,8 @@ api = WhatsAppAPI(
     title="leguas-whatsapp",
     version="1",
     description=DESCRIPTION,
-    auth=ApiKeyAuth(),
     parser=JsonParser(),
+    throttle=[KeyRateThrottle()],
     urls_namespace="whatsapp-api",
     docs_url=None,
     openapi_url=None,

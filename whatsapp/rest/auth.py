@@ -1,16 +1,34 @@
-"""Bearer API-key authentication. Only a hash of each key is stored (models/apikey.py)."""
+"""Bearer API keys, their scopes, and a rate limit per key.
+
+Each route declares the one scope it needs, in one line, and the OpenAPI document says it:
+
+    @router.get("/messages", auth=needs(Scope.READ), ...)
+
+A missing or wrong key is a 401 (the key is never echoed back); a key without the scope is a
+403 naming it. Only a hash of each key is stored (models/apikey.py).
+"""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
+from ninja.throttling import BaseThrottle
 
-from whatsapp.models import ApiKey
+from whatsapp import access, ratelimit
+from whatsapp.conf import conf
+from whatsapp.models import ApiKey, Instance
 from whatsapp.models.apikey import hash_key
+from whatsapp.scopes import Scope
+
+from .errors import ApiError
+
+__all__ = ["ApiKeyAuth", "KeyRateThrottle", "Scope", "caller", "key_of", "needs", "usable_instance"]
 
 # last_used_at is for people ("is this key still in use?"): once a minute is precise enough,
 # and saves a write on every request.
@@ -33,16 +51,73 @@ def authenticate(request: HttpRequest) -> ApiKey | None:
 
 
 class ApiKeyAuth(HttpBearer):
-    """`request.auth` is the ApiKey; a missing or wrong key is a 401 (never echoed back)."""
+    """`request.auth` is the ApiKey, when it holds `scope`."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__()
+        self.scope = scope
 
     def __call__(self, request: HttpRequest) -> ApiKey | None:
-        return authenticate(request)
+        api_key = authenticate(request)
+        if api_key is not None and not api_key.has_scope(self.scope):
+            raise ApiError(
+                _("This API key does not have the “%(scope)s” scope this route needs.")
+                % {"scope": self.scope},
+                "missing_scope",
+                403,
+            )
+        return api_key
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        return authenticate(request)
+        return self(request)
+
+
+def needs(scope: Scope) -> ApiKeyAuth:
+    return ApiKeyAuth(str(scope))
+
+
+def key_of(request: HttpRequest) -> ApiKey:
+    """The authenticated key of a scoped route."""
+    api_key = getattr(request, "auth", None)
+    assert isinstance(api_key, ApiKey), "a scoped route runs only with a key"
+    return api_key
+
+
+def usable_instance(request: HttpRequest, instance: Instance) -> Instance:
+    """The instance, when the request's key may use it; else a 403 naming it."""
+    if not access.may_use(key_of(request), instance):
+        raise ApiError(
+            _("This API key may not use the instance “%(slug)s”.") % {"slug": instance.slug},
+            "instance_not_allowed",
+            403,
+        )
+    return instance
 
 
 def caller(request: HttpRequest) -> str:
     """Who enqueued, for the message row: `api:<key name>`."""
     api_key = getattr(request, "auth", None)
     return f"api:{api_key.name}" if isinstance(api_key, ApiKey) else "api"
+
+
+class KeyRateThrottle(BaseThrottle):
+    """Requests per second per key, from the key or WHATSAPP["API_RATE_LIMIT"/"API_RATE_BURST"].
+
+    Runs after authentication; a 429 carries `Retry-After` (django-ninja sets it from `wait`).
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        api_key = getattr(request, "auth", None)
+        if not isinstance(api_key, ApiKey):
+            return True
+        rate = api_key.rate_limit if api_key.rate_limit is not None else conf.API_RATE_LIMIT
+        burst = api_key.rate_burst if api_key.rate_burst is not None else conf.API_RATE_BURST
+        verdict = ratelimit.hit(f"key:{api_key.pk}", float(rate), int(burst))
+        self._local.wait = verdict.retry_after
+        return verdict.allowed
+
+    def wait(self) -> float | None:
+        return max(float(getattr(self._local, "wait", 1.0)), 1.0)

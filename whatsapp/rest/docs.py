@@ -18,15 +18,70 @@ from django.views.decorators.http import require_GET
 from markdown_it import MarkdownIt
 
 from .api import api
+from .auth import ApiKeyAuth
 from .http import client_language
 
 METHODS = ("get", "post", "put", "patch", "delete")
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
+def route_scopes() -> dict[str, str]:
+    """operationId → the scope its route declares (`auth=needs(Scope...)`)."""
+    scopes = {}
+    for _prefix, router in api._routers:
+        for path_view in router.path_operations.values():
+            for operation in path_view.operations:
+                for auth in operation.auth_callbacks:
+                    if isinstance(auth, ApiKeyAuth):
+                        scopes[api.get_openapi_operation_id(operation)] = auth.scope
+    return scopes
+
+
+ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def _declare_scopes(schema: dict[str, Any]) -> None:
+    """Each operation names its scope (OpenAPI 3.1 allows role names for http schemes), says
+    it in its description, and documents the 403 and 429 every scoped route can answer."""
+    scopes = route_scopes()
+    for methods in schema["paths"].values():
+        for method in METHODS:
+            operation = methods.get(method)
+            scope = scopes.get(operation.get("operationId", "")) if operation else None
+            if operation is None or scope is None:
+                continue
+            operation["security"] = [{"ApiKeyAuth": [scope]}]
+            operation["x-scope"] = scope
+            note = f"Needs the `{scope}` scope."
+            operation["description"] = f"{operation.get('description') or ''}\n\n{note}".strip()
+            responses = operation.setdefault("responses", {})
+            responses.setdefault(
+                "403",
+                {
+                    "description": "The key lacks this route's scope (`missing_scope`) or may "
+                    "not use the instance (`instance_not_allowed`).",
+                    "content": ERROR_REF,
+                },
+            )
+            responses.setdefault(
+                "429",
+                {
+                    "description": "Too many requests with this key (`rate_limited`).",
+                    "headers": {
+                        "Retry-After": {
+                            "description": "Seconds to wait.",
+                            "schema": {"type": "integer"},
+                        }
+                    },
+                    "content": ERROR_REF,
+                },
+            )
+
+
 def document(request: HttpRequest) -> dict[str, Any]:
     prefix = reverse("api-root")
     schema = dict(api.get_openapi_schema(path_prefix=prefix))
+    _declare_scopes(schema)
     schema["servers"] = [{"url": request.build_absolute_uri("/")}]
     # Batch items are validated one by one (rest/schemas.py), but they are NewMessages.
     batch = schema["components"]["schemas"]["NewBatch"]["properties"]["messages"]

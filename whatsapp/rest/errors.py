@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
 from whatsapp.services.outbox import IdempotencyConflict, MessageValidationError
 
@@ -110,6 +110,13 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         )
         response["WWW-Authenticate"] = 'Bearer realm="leguas-whatsapp"'
         return response
+    if isinstance(exc, Throttled):
+        # django-ninja adds Retry-After (whole seconds) to this answer.
+        return error_response(
+            _("Too many requests with this API key: wait a moment and try again."),
+            "rate_limited",
+            429,
+        )
     cause = exc.__cause__
     if exc.status_code == 400 and cause is not None:  # the body could not be parsed
         message = str(cause) if isinstance(cause, ValueError) else ""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router
 from pydantic import Field
 
+from whatsapp import access, audit
+from whatsapp.models import OutboundMessage
 from whatsapp.services import batch, outbox
 from whatsapp.services.message_json import message_json
 from whatsapp.services.message_query import FILTERS, MAX_LIMIT, list_messages
 
-from .auth import caller
+from .auth import Scope, caller, key_of, needs, usable_instance
 from .errors import ApiError, from_validation
 from .http import takes_query
 from .schemas import Error, Message, MessageDetail, MessagePage, NewMessage, PageSize, Strict
@@ -43,9 +46,15 @@ def _not_found() -> ApiError:
     return ApiError(_("There is no such message."), "not_found", 404)
 
 
+def _visible(request: HttpRequest) -> QuerySet[OutboundMessage]:
+    """What this key may read and cancel: its instances', its own unless it has read-all."""
+    return access.messages_for_key(key_of(request))
+
+
 @router.post(
     "/messages",
     url_name="api-messages",
+    auth=needs(Scope.SEND),
     summary="Queue a text message",
     response={201: Message, 400: Error, 401: Error, 422: Error},
     openapi_extra={"responses": {201: {"headers": REPLAYED}}},
@@ -70,7 +79,10 @@ def create_message(
         item["idempotency_key"] = idempotency_key
     try:
         send = batch.validate_item(item)
-        message, created = outbox.enqueue_request(send, enqueued_by=caller(request))
+        usable_instance(request, send.instance)
+        message, created = outbox.enqueue_request(
+            send, enqueued_by=caller(request), api_key=key_of(request)
+        )
     except outbox.MessageValidationError as exc:
         raise from_validation(exc) from None
     response = JsonResponse(message_json(message), status=201)
@@ -82,13 +94,14 @@ def create_message(
 @router.get(
     "/messages",
     url_name="api-messages",
+    auth=needs(Scope.READ),
     summary="List messages, newest first",
     response={200: MessagePage, **ERRORS},
 )
 def get_messages(request: HttpRequest, filters: Query[MessageFilters]) -> JsonResponse:
     """A page of messages matching every filter given; follow `next_cursor` for the next."""
     try:
-        page = list_messages(**filters.model_dump(exclude_none=True))
+        page = list_messages(within=_visible(request), **filters.model_dump(exclude_none=True))
     except outbox.MessageValidationError as exc:
         raise from_validation(exc) from None
     return JsonResponse(
@@ -99,13 +112,14 @@ def get_messages(request: HttpRequest, filters: Query[MessageFilters]) -> JsonRe
 @router.get(
     "/messages/{id}",
     url_name="api-message",
+    auth=needs(Scope.READ),
     summary="One message, with its attempts",
     response={200: MessageDetail, 401: Error, 404: Error},
 )
 def get_message(request: HttpRequest, id: str) -> JsonResponse:
     """The message and every attempt to send it."""
     try:
-        message = outbox.get_message(id)
+        message = outbox.get_message(id, within=_visible(request))
     except outbox.MessageNotFound:
         raise _not_found() from None
     return JsonResponse(message_json(message, attempts=True))
@@ -114,13 +128,15 @@ def get_message(request: HttpRequest, id: str) -> JsonResponse:
 @router.post(
     "/messages/{id}/cancel",
     url_name="api-message-cancel",
+    auth=needs(Scope.CANCEL),
     summary="Cancel a queued message",
     response={200: Message, 401: Error, 404: Error, 409: Error},
 )
 def cancel_message(request: HttpRequest, id: str) -> JsonResponse:
-    """Only while it waits to be sent: `409` once it is being sent or done."""
+    """Only while it waits to be sent: `409` once it is being sent or done. A key cancels the
+    messages it can read."""
     try:
-        message = outbox.cancel_message(id)
+        message = outbox.cancel_message(id, within=_visible(request), actor=audit.actor_of(request))
     except outbox.MessageNotFound:
         raise _not_found() from None
     except outbox.InvalidTransition as exc:

@@ -150,7 +150,7 @@ class BatchAccepted(Schema):
 class BatchRejected(Schema):
     index: int
     ok: Literal[False]
-    code: str = Field(description="`invalid`, or `idempotency_conflict`.")
+    code: str = Field(description="`invalid`, `idempotency_conflict` or `instance_not_allowed`.")
     errors: dict[str, list[str]]
 
 

@@ -13,7 +13,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from whatsapp.models import Instance, OutboundMessage
+from whatsapp import access
+from whatsapp.models import ApiKey, Instance, OutboundMessage
 from whatsapp.services import outbox
 from whatsapp.services.instances import InstanceNotFound, get_instance
 from whatsapp.services.outbox import IdempotencyConflict, MessageValidationError, SendRequest
@@ -30,6 +31,10 @@ ITEM_FIELDS = (
     "idempotency_key",
     "metadata",
 )
+
+
+class InstanceNotAllowed(MessageValidationError):
+    """The API key may not use the item's instance."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class ItemResult:
     def code(self) -> str | None:
         if self.error is None:
             return None
+        if isinstance(self.error, InstanceNotAllowed):
+            return "instance_not_allowed"
         return "idempotency_conflict" if isinstance(self.error, IdempotencyConflict) else "invalid"
 
 
@@ -107,12 +114,28 @@ def _text_problems(item: Mapping[str, object]) -> dict[str, list[str]]:
     return problems
 
 
-def check_items(items: Iterable[object]) -> list[SendRequest | MessageValidationError]:
+def not_allowed(instance: Instance) -> InstanceNotAllowed:
+    return InstanceNotAllowed(
+        {
+            "instance": [
+                _("This API key may not use the instance “%(slug)s”.") % {"slug": instance.slug}
+            ]
+        }
+    )
+
+
+def check_items(
+    items: Iterable[object], *, api_key: ApiKey | None = None
+) -> list[SendRequest | MessageValidationError]:
+    """Each item validated; with `api_key`, an item on an instance it may not use is refused."""
     checked: list[SendRequest | MessageValidationError] = []
     instances: dict[object, Instance] = {}
     for item in items:
         try:
-            checked.append(validate_item(item, instances))
+            request = validate_item(item, instances)
+            if api_key is not None and not access.may_use(api_key, request.instance):
+                raise not_allowed(request.instance)
+            checked.append(request)
         except MessageValidationError as exc:
             checked.append(exc)
     return checked
@@ -124,8 +147,10 @@ def _conflict() -> IdempotencyConflict:
     )
 
 
-def _stored(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], OutboundMessage]:
-    """The messages already made with these (instance, idempotency key) pairs, in one query."""
+def _stored(
+    pairs: Iterable[tuple[int, str]], api_key: ApiKey | None
+) -> dict[tuple[int, str], OutboundMessage]:
+    """The messages this caller already made with these (instance, key) pairs, in one query."""
     keys: dict[int, set[str]] = {}
     for instance_id, key in pairs:
         keys.setdefault(instance_id, set()).add(key)
@@ -134,7 +159,7 @@ def _stored(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], OutboundM
     match = Q()
     for instance_id, values in keys.items():
         match |= Q(instance_id=instance_id, idempotency_key__in=values)
-    found = OutboundMessage.objects.select_related("instance").filter(match)
+    found = OutboundMessage.objects.select_related("instance").filter(match, api_key=api_key)
     return {(m.instance_id, m.idempotency_key or ""): m for m in found}
 
 
@@ -145,7 +170,10 @@ def _replay(message: OutboundMessage, fingerprint: str, index: int) -> ItemResul
 
 
 def enqueue_many(
-    checked: Sequence[SendRequest | MessageValidationError], *, enqueued_by: str = ""
+    checked: Sequence[SendRequest | MessageValidationError],
+    *,
+    enqueued_by: str = "",
+    api_key: ApiKey | None = None,
 ) -> list[ItemResult]:
     """Insert every valid item in one transaction; results in the items' order."""
     pairs = [
@@ -154,7 +182,7 @@ def enqueue_many(
         if isinstance(item, SendRequest) and item.idempotency_key
     ]
     with transaction.atomic():
-        stored = _stored(pairs)
+        stored = _stored(pairs, api_key)
         results: list[ItemResult | None] = []
         new: list[tuple[int, OutboundMessage]] = []
         for index, item in enumerate(checked):
@@ -166,18 +194,22 @@ def enqueue_many(
             if item.idempotency_key and key in stored:
                 results.append(_replay(stored[key], fingerprint, index))
                 continue
-            row = outbox.new_row(item, fingerprint, enqueued_by)
+            row = outbox.new_row(item, fingerprint, enqueued_by, api_key)
             if item.idempotency_key:
                 stored[key] = row  # a repeat later in this batch replays this one
             new.append((index, row))
             results.append(None)
-        _insert(new, results)
+        _insert(new, results, api_key)
         for instance_id in sorted({row.instance_id for _i, row in new}):
             outbox.ring_on_commit(instance_id)
     return [result for result in results if result is not None]
 
 
-def _insert(new: list[tuple[int, OutboundMessage]], results: list[ItemResult | None]) -> None:
+def _insert(
+    new: list[tuple[int, OutboundMessage]],
+    results: list[ItemResult | None],
+    api_key: ApiKey | None,
+) -> None:
     """Insert the rows; one that lost a race for its key is resolved as a replay or a conflict."""
     rows = [row for _index, row in new]
     keyed = any(row.idempotency_key for row in rows)
@@ -187,7 +219,7 @@ def _insert(new: list[tuple[int, OutboundMessage]], results: list[ItemResult | N
         found = OutboundMessage.objects.filter(pk__in=inserted).values_list("pk", flat=True)
         inserted = set(found)
     lost = [row for _index, row in new if row.pk not in inserted]
-    winners = _stored((row.instance_id, row.idempotency_key or "") for row in lost)
+    winners = _stored(((row.instance_id, row.idempotency_key or "") for row in lost), api_key)
     for index, row in new:
         if row.pk in inserted:
             results[index] = ItemResult(index, message=row, created=True)

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from whatsapp import metrics
 from whatsapp.conf import conf
 from whatsapp.crypto import SecretUnreadable
 from whatsapp.gateway import GatewayError
@@ -143,6 +144,9 @@ def maybe_reconnect(instance_id: int, status: str) -> bool:
         if status in (SessionStatus.INITIALIZING,):
             return False  # already starting: counting the attempt is enough
         request_operation(instance, OperationKind.START)
+        transaction.on_commit(
+            lambda: metrics.RECONNECT_ATTEMPTS.labels(instance=instance.slug).inc()
+        )
         return True
 
 

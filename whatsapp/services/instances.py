@@ -69,7 +69,11 @@ def bootstrap_default(gateway_url: str, secret_key: str, session_name: str) -> B
         if getattr(instance, field) != value:
             setattr(instance, field, value)
             changed.append(field)
-    if secret_key and (not instance.has_secret_key or _secret_differs(instance, secret_key)):
+    # A changed gateway or session name needs its secret again (Instance.save clears the old one).
+    moved = bool(changed) and not created
+    if secret_key and (
+        moved or not instance.has_secret_key or _secret_differs(instance, secret_key)
+    ):
         instance.secret_key = secret_key
         changed.append("secret_key")
     if created or changed:

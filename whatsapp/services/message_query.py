@@ -136,12 +136,18 @@ def _filtered(
     return queryset
 
 
-def list_messages(**filters: object) -> MessagePage:
-    """Newest first. Filters: FILTERS; raises MessageValidationError naming each bad one."""
+def list_messages(
+    within: QuerySet[OutboundMessage] | None = None, **filters: object
+) -> MessagePage:
+    """Newest first. Filters: FILTERS; raises MessageValidationError naming each bad one.
+
+    `within` is what the caller may see (an API key's messages); every message by default.
+    """
     errors: dict[str, list[str]] = {
         name: [_("This filter is not known.")] for name in filters if name not in FILTERS
     }
-    queryset = _filtered(OutboundMessage.objects.select_related("instance"), filters, errors)
+    rows = within if within is not None else OutboundMessage.objects.all()
+    queryset = _filtered(rows.select_related("instance"), filters, errors)
     limit = _limit(filters.get("limit"), errors)
     if errors:
         raise MessageValidationError(errors)

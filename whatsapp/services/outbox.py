@@ -11,11 +11,13 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from whatsapp import doorbell
-from whatsapp.models import Instance, OutboundMessage
+from whatsapp import audit, doorbell
+from whatsapp.models import ApiKey, Instance, OutboundMessage
+from whatsapp.models.audit import AuditAction
 from whatsapp.models.message import (
     CANCELLABLE_STATUSES,
     REQUEUEABLE_STATUSES,
@@ -77,10 +79,11 @@ def ring_on_commit(instance_id: int | None) -> None:
     doorbell.ring(doorbell.DISPATCH, instance_id)
 
 
-def _existing(request: SendRequest) -> OutboundMessage | None:
+def _existing(request: SendRequest, api_key: ApiKey | None) -> OutboundMessage | None:
+    # Idempotency keys are per API key (and one space for the Python API and the dashboard).
     return (
         OutboundMessage.objects.select_related("instance")
-        .filter(instance=request.instance, idempotency_key=request.idempotency_key)
+        .filter(instance=request.instance, idempotency_key=request.idempotency_key, api_key=api_key)
         .first()
     )
 
@@ -97,9 +100,12 @@ def _replay(existing: OutboundMessage, fingerprint: str) -> OutboundMessage:
     return existing
 
 
-def new_row(request: SendRequest, fingerprint: str, enqueued_by: str) -> OutboundMessage:
+def new_row(
+    request: SendRequest, fingerprint: str, enqueued_by: str, api_key: ApiKey | None = None
+) -> OutboundMessage:
     """The unsaved row of a request (batches insert many at once)."""
     return OutboundMessage(
+        api_key=api_key,
         instance=request.instance,
         recipient=request.recipient,
         body=request.body,
@@ -113,20 +119,25 @@ def new_row(request: SendRequest, fingerprint: str, enqueued_by: str) -> Outboun
     )
 
 
-def enqueue_request(request: SendRequest, *, enqueued_by: str = "") -> tuple[OutboundMessage, bool]:
-    """Insert the message (or find the one this idempotency key made); True when created."""
+def enqueue_request(
+    request: SendRequest, *, enqueued_by: str = "", api_key: ApiKey | None = None
+) -> tuple[OutboundMessage, bool]:
+    """Insert the message (or find the one this idempotency key made); True when created.
+
+    `api_key` is the REST caller's key: the message is its own, and so is its idempotency key.
+    """
     fingerprint = request.fingerprint()
     if request.idempotency_key:
-        existing = _existing(request)
+        existing = _existing(request, api_key)
         if existing is not None:
             return _replay(existing, fingerprint), False
     try:
         # A savepoint, so a lost race on the key leaves the caller's transaction usable.
         with transaction.atomic():
-            message = new_row(request, fingerprint, enqueued_by)
+            message = new_row(request, fingerprint, enqueued_by, api_key)
             message.save(force_insert=True)
     except IntegrityError:
-        existing = _existing(request) if request.idempotency_key else None
+        existing = _existing(request, api_key) if request.idempotency_key else None
         if existing is None:
             raise
         return _replay(existing, fingerprint), False
@@ -168,26 +179,36 @@ def _uuid(message_id: object) -> UUID:
         raise MessageNotFound(_("There is no such message.")) from None
 
 
-def get_message(message_id: object) -> OutboundMessage:
-    message = (
-        OutboundMessage.objects.select_related("instance").filter(pk=_uuid(message_id)).first()
-    )
+def get_message(
+    message_id: object, within: QuerySet[OutboundMessage] | None = None
+) -> OutboundMessage:
+    """The message; `within` limits where it is looked for (what a caller may see)."""
+    rows = within if within is not None else OutboundMessage.objects.all()
+    message = rows.select_related("instance").filter(pk=_uuid(message_id)).first()
     if message is None:
         raise MessageNotFound(_("There is no such message."))
     return message
 
 
-def cancel_message(message_id: object) -> OutboundMessage:
+def cancel_message(
+    message_id: object,
+    *,
+    within: QuerySet[OutboundMessage] | None = None,
+    actor: audit.Actor = audit.PYTHON,
+) -> OutboundMessage:
     """Queued or dispatched → cancelled. A dispatched send then fails its claim and stops."""
-    pk = _uuid(message_id)
-    changed = transitions.move(
-        pk,
-        frm=CANCELLABLE_STATUSES,
-        to=MessageStatus.CANCELLED,
-        dispatch_token=None,
-        lease_expires_at=None,
-    )
-    message = get_message(pk)
+    pk = get_message(message_id, within).pk
+    with transaction.atomic():
+        changed = transitions.move(
+            pk,
+            frm=CANCELLABLE_STATUSES,
+            to=MessageStatus.CANCELLED,
+            dispatch_token=None,
+            lease_expires_at=None,
+        )
+        message = get_message(pk)
+        if changed:
+            audit.record(actor, AuditAction.MESSAGE_CANCEL, message=message)
     if not changed:
         raise InvalidTransition(
             _("Only a queued message can be cancelled; this one is %(status)s.")
@@ -196,16 +217,20 @@ def cancel_message(message_id: object) -> OutboundMessage:
     return message
 
 
-def requeue_message(message_id: object) -> OutboundMessage:
+def requeue_message(
+    message_id: object,
+    *,
+    within: QuerySet[OutboundMessage] | None = None,
+    actor: audit.Actor = audit.PYTHON,
+) -> OutboundMessage:
     """Failed, expired or cancelled → queued with a fresh attempt count.
 
     Unknown is left out on purpose: it is being reconciled, and requeueing it could send twice.
     """
     pk = _uuid(message_id)
+    rows = within if within is not None else OutboundMessage.objects.all()
     with transaction.atomic():
-        message = (
-            OutboundMessage.objects.select_for_update().select_related("instance").filter(pk=pk)
-        ).first()
+        message = (rows.select_for_update().select_related("instance").filter(pk=pk)).first()
         if message is None:
             raise MessageNotFound(_("There is no such message."))
         if message.status not in REQUEUEABLE_STATUSES:
@@ -227,5 +252,6 @@ def requeue_message(message_id: object) -> OutboundMessage:
             failed_at=None,
             **FRESH_START,
         )
+        audit.record(actor, AuditAction.MESSAGE_REQUEUE, message=message)
         ring_on_commit(message.instance_id)
     return get_message(pk)

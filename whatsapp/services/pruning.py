@@ -1,5 +1,6 @@
 """Pruning: finished messages (with their attempts) and handled gateway events older than
-`WHATSAPP_MESSAGE_RETENTION_DAYS`, in batches, within a time budget below the housekeeping
+`WHATSAPP_MESSAGE_RETENTION_DAYS`, audit entries older than `WHATSAPP_AUDIT_RETENTION_DAYS`,
+in batches, within a time budget below the housekeeping
 queue's soft limit; what is left waits for the next hourly run.
 """
 
@@ -12,7 +13,7 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from whatsapp.conf import conf
-from whatsapp.models import GatewayEvent, OutboundMessage
+from whatsapp.models import AuditEntry, GatewayEvent, OutboundMessage
 from whatsapp.models.message import FINAL_STATUSES
 
 BATCH = 2000
@@ -43,7 +44,9 @@ def prune(now: datetime | None = None, *, budget: float = BUDGET_SECONDS) -> dic
     # created_at is indexed; a message that old and final is past any use but statistics.
     messages = OutboundMessage.objects.filter(created_at__lt=cutoff, status__in=FINAL_STATUSES)
     events = GatewayEvent.objects.filter(processed_at__lt=cutoff)
+    audit_cutoff = now - timedelta(days=conf.AUDIT_RETENTION_DAYS)
     return {
         "messages": _delete_in_batches(messages, deadline),
         "events": _delete_in_batches(events, deadline),
+        "audit": _delete_in_batches(AuditEntry.objects.filter(at__lt=audit_cutoff), deadline),
     }

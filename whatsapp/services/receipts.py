@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from whatsapp.gateway.parse import ack_level, wid_to_str
+from whatsapp.metrics import hooks
 from whatsapp.models import Instance, OutboundMessage
 from whatsapp.models.message import MessageStatus
 from whatsapp.services import transitions
@@ -53,6 +54,11 @@ def apply_ack(instance: Instance, payload: dict[str, Any]) -> str:
         lease_expires_at=None,
         **stamp,
     )
+    if moved:
+        sent = OutboundMessage.objects.filter(pk__in=moved, sent_at__isnull=False)
+        times = sent.values_list("sent_at", flat=True)
+        delays = [(now - at).total_seconds() for at in times if at is not None]
+        hooks.acks(instance.slug, status, delays)
     # A read receipt also proves delivery; keep the delivered time when it never came.
     if status == MessageStatus.READ and moved:
         OutboundMessage.objects.filter(pk__in=moved, delivered_at__isnull=True).update(

@@ -14,13 +14,16 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.db import transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from whatsapp import audit as audit_log
 from whatsapp import doorbell
 from whatsapp.conf import conf
 from whatsapp.models import OutboundMessage
+from whatsapp.models.audit import AuditAction
 from whatsapp.models.message import MessageStatus, Resolution
 from whatsapp.services import transitions
 from whatsapp.services.outbox import FRESH_START, InvalidTransition
@@ -64,8 +67,22 @@ def flag_overdue(now: datetime | None = None) -> int:
     return len(transitions.flag_for_review(Q(pk__in=ids), now))
 
 
-def resolve(message_id: UUID, resolution: str, who: str) -> OutboundMessage:
+def resolve(
+    message_id: UUID, resolution: str, who: str, *, actor: audit_log.Actor | None = None
+) -> OutboundMessage:
     """Record a person's decision on a flagged message; InvalidTransition when it is not one."""
+    with transaction.atomic():
+        message = _resolve(message_id, resolution, who)
+        audit_log.record(
+            actor or audit_log.Actor(who),
+            AuditAction.MESSAGE_RESOLVE,
+            message=message,
+            changes={"resolution": resolution},
+        )
+    return message
+
+
+def _resolve(message_id: UUID, resolution: str, who: str) -> OutboundMessage:
     now = timezone.now()
     flagged = Q(needs_review_since__isnull=False)
     audit: dict[str, Any] = {

@@ -27,6 +27,7 @@ from whatsapp import liveness
 from whatsapp.conf import conf
 from whatsapp.crypto import SecretUnreadable
 from whatsapp.gateway import GatewayError, NotConnected, ReadTimeout, SentMessage, UnknownNumber
+from whatsapp.metrics import hooks
 from whatsapp.models import Instance, MessageAttempt, OutboundMessage
 from whatsapp.models.instance import SessionStatus
 from whatsapp.models.message import AttemptOutcome, MessageStatus
@@ -84,6 +85,7 @@ class Claimed:
         attempt.save(
             update_fields=["finished_at", "outcome", "http_status", "duration_ms", "error"]
         )
+        hooks.send_attempt(self.message.instance.slug, outcome)
 
     def move(self, to: str, **fields: Any) -> bool:
         """sending (with this claim's token) → `to`."""

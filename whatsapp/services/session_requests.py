@@ -13,9 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
-from whatsapp import doorbell
+from whatsapp import audit, doorbell
 from whatsapp.models import Instance, SessionOperation
 from whatsapp.models.instance import SessionStatus
 from whatsapp.models.operation import OperationKind
@@ -39,11 +40,17 @@ class SessionRequestRefused(Exception):
 
 
 def request(
-    instance: Instance, kind: str, *, user: Any = None, phone: object = None
+    instance: Instance,
+    kind: str,
+    *,
+    user: Any = None,
+    phone: object = None,
+    actor: audit.Actor = audit.PYTHON,
 ) -> tuple[SessionOperation, bool]:
     """The operation (new, or the active one of its kind) and whether it was created.
 
     Raises SessionRequestRefused, or InvalidPhone for a start with a phone that is not one.
+    A new start, close or logout is written to the audit log as `actor`'s.
     """
     if not instance.enabled:
         raise SessionRequestRefused("instance_disabled")
@@ -52,7 +59,13 @@ def request(
     number = ""
     if kind == OperationKind.START and phone not in (None, ""):
         number = normalize(phone)
-    return request_operation(instance, kind, user=user, phone=number)
+    with transaction.atomic():
+        operation, created = request_operation(instance, kind, user=user, phone=number)
+        if created and kind in audit.SESSION_ACTIONS:
+            audit.record(
+                actor, audit.SESSION_ACTIONS[kind], instance=instance, target=f"#{operation.pk}"
+            )
+    return operation, created
 
 
 def qr_png(instance: Instance) -> bytes | None:

@@ -1,4 +1,10 @@
-"""Liveness for load balancers and compose health checks: is the database and the cache there?"""
+"""Health for load balancers and compose: `/healthz` (liveness) and `/readyz` (readiness).
+
+`/healthz` says this process answers, with the database and the cache; `/readyz` answers 200
+only when the database and Redis answer and beat's heartbeat is fresh, 503 naming what fails.
+Both list the gateways that cannot be reached without failing on them: a gateway outage is not
+a reason to restart or unroute the web.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,9 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from whatsapp import liveness
+from whatsapp.conf import conf
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +40,22 @@ def _database() -> None:
 
 def _cache() -> None:
     cache.set("healthz", "1", 10)
+    if cache.get("healthz") != "1":
+        raise ConnectionError("the cache did not keep a value")
+
+
+def _beat() -> dict[str, object]:
+    """Beat's heartbeat: fresh, stale (with its age) or missing."""
+    try:
+        last = liveness.beat_heartbeat()
+    except Exception as exc:  # the cache is down: reported as such, beat cannot be judged
+        return {"ok": False, "error": type(exc).__name__}
+    if last is None:
+        return {"ok": False, "error": "no heartbeat"}
+    age = round(time.time() - last, 1)
+    if age > conf.BEAT_STALE_AFTER:
+        return {"ok": False, "error": "stale", "age_seconds": age}
+    return {"ok": True, "age_seconds": age}
 
 
 def _gateways() -> dict[str, object]:
@@ -62,3 +87,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
         # A gateway outage is reported, not a reason to restart this process: still 200.
         body["gateways"] = _gateways()
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks = {
+        "database": _probe("database", _database),
+        "redis": _probe("redis", _cache),
+        "beat": _beat(),
+    }
+    failing = [name for name, check in checks.items() if not check["ok"]]
+    body: dict[str, object] = {"ok": not failing, "failing": failing, "checks": checks}
+    if checks["database"]["ok"]:
+        body["gateways"] = _gateways()
+    return JsonResponse(body, status=503 if failing else 200)

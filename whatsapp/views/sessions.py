@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from whatsapp import access, audit
 from whatsapp.models import Instance, SessionOperation
 from whatsapp.models.operation import ACTIVE_STATUSES, OperationKind
 from whatsapp.phones import InvalidPhone
@@ -21,15 +22,19 @@ from whatsapp.views.serialize import code_json, operation_json, operation_url, s
 logger = logging.getLogger(__name__)
 
 
-def _instance_or_error(slug: str | None) -> Instance | JsonResponse:
+def _instance_or_error(request: HttpRequest, slug: str | None) -> Instance | JsonResponse:
     try:
-        return get_instance(slug)
+        instance = get_instance(slug)
     except InstanceNotFound as exc:
         return error(str(exc), "instance_not_found", 404)
+    if not access.may_use(request.user, instance):
+        # As for an instance that does not exist: a limited user learns nothing of the others.
+        return error(_("There is no such WhatsApp instance."), "instance_not_found", 404)
+    return instance
 
 
 def _operate(request: HttpRequest, slug: str | None, kind: str) -> JsonResponse:
-    instance = _instance_or_error(slug)
+    instance = _instance_or_error(request, slug)
     if isinstance(instance, JsonResponse):
         return instance
     phone: object = None
@@ -40,7 +45,7 @@ def _operate(request: HttpRequest, slug: str | None, kind: str) -> JsonResponse:
             return error(str(exc), "bad_request", 400)
     try:
         operation, created = session_requests.request(
-            instance, kind, user=request.user, phone=phone
+            instance, kind, user=request.user, phone=phone, actor=audit.actor_of(request)
         )
     except SessionRequestRefused as refused:
         return error(str(refused), refused.code, 409)
@@ -89,7 +94,7 @@ def refresh(request: HttpRequest, slug: str | None = None) -> JsonResponse:
 @require_GET
 @staff_required(VIEW)
 def status(request: HttpRequest, slug: str | None = None) -> JsonResponse:
-    instance = _instance_or_error(slug)
+    instance = _instance_or_error(request, slug)
     if isinstance(instance, JsonResponse):
         return instance
     refreshing = ask_for_refresh(instance)
@@ -108,7 +113,7 @@ def status(request: HttpRequest, slug: str | None = None) -> JsonResponse:
 @require_GET
 @staff_required(VIEW)
 def qrcode(request: HttpRequest, slug: str | None = None) -> JsonResponse:
-    instance = _instance_or_error(slug)
+    instance = _instance_or_error(request, slug)
     if isinstance(instance, JsonResponse):
         return instance
     return JsonResponse({"success": True, **code_json(instance)})
@@ -118,9 +123,9 @@ def qrcode(request: HttpRequest, slug: str | None = None) -> JsonResponse:
 @require_GET
 @staff_required(VIEW)
 def operation(request: HttpRequest, operation_id: int, slug: str | None = None) -> JsonResponse:
-    found = SessionOperation.objects.select_related("instance", "requested_by").filter(
-        pk=operation_id
-    )
+    found = access.restrict(
+        SessionOperation.objects.select_related("instance", "requested_by"), request.user
+    ).filter(pk=operation_id)
     if slug:
         found = found.filter(instance__slug=slug)
     op = found.first()

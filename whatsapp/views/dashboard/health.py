@@ -9,18 +9,17 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from whatsapp.models import Instance
 from whatsapp.services import outage
 from whatsapp.views.dashboard import stats
-from whatsapp.views.dashboard.common import instance_or_404, page, page_context
+from whatsapp.views.dashboard.common import has_instances, instance_or_404, page, page_context
 
 
 @page
 @require_GET
 def health_page(request: HttpRequest, slug: str | None = None) -> HttpResponse:
-    if slug is None and not Instance.objects.exists():
+    if slug is None and not has_instances(request):
         return render(request, "whatsapp/no_instance.html", page_context(request, "health", None))
-    instance = instance_or_404(slug)
+    instance = instance_or_404(request, slug)
     now = timezone.now()
     day_ago, week_ago = now - timedelta(hours=24), now - timedelta(days=7)
     day_spans = stats.spans(instance, day_ago, now)

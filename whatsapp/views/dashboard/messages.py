@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from whatsapp import access, audit
 from whatsapp.models import OutboundMessage
 from whatsapp.models.message import CANCELLABLE_STATUSES, REQUEUEABLE_STATUSES, MessageStatus
 from whatsapp.services import outbox
@@ -44,8 +45,13 @@ def message_status_url(message: OutboundMessage) -> str:
     return reverse("dashboard-message-status", args=[message.pk])
 
 
-def filtered(params: dict[str, str]) -> QuerySet[OutboundMessage]:
-    queryset = OutboundMessage.objects.select_related("instance").prefetch_related("attempt_log")
+def visible(request: HttpRequest) -> QuerySet[OutboundMessage]:
+    """The messages of the instances this user may use."""
+    return access.restrict(OutboundMessage.objects.all(), request.user)
+
+
+def filtered(request: HttpRequest, params: dict[str, str]) -> QuerySet[OutboundMessage]:
+    queryset = visible(request).select_related("instance").prefetch_related("attempt_log")
     if params.get("status") in MessageStatus.values:
         queryset = queryset.filter(status=params["status"])
     if params.get("instance"):
@@ -64,7 +70,7 @@ def filtered(params: dict[str, str]) -> QuerySet[OutboundMessage]:
 def messages_page(request: HttpRequest) -> HttpResponse:
     keys = ("status", "instance", "recipient", "period")
     params = {key: request.GET.get(key, "").strip() for key in keys}
-    paginator = Paginator(filtered(params), PAGE_SIZE)
+    paginator = Paginator(filtered(request, params), PAGE_SIZE)
     page_obj = paginator.get_page(request.GET.get("page"))
     query = urlencode({k: v for k, v in params.items() if v})
     context = {
@@ -110,7 +116,7 @@ def message_rows(request: HttpRequest) -> JsonResponse:
     context = _row_context(request, next_url)
     rows = {}
     with timezone.override(reader_zone(request)):
-        for message in filtered({}).filter(pk__in=wanted):
+        for message in filtered(request, {}).filter(pk__in=wanted):
             rows[str(message.pk)] = {
                 "status": message.status,
                 "html": render_to_string(
@@ -128,11 +134,11 @@ def _back(request: HttpRequest) -> HttpResponse:
 
 
 def _transition(
-    request: HttpRequest, message_id: UUID, change: Callable[[UUID], object], done: str
+    request: HttpRequest, message_id: UUID, change: Callable[..., object], done: str
 ) -> HttpResponse:
-    get_object_or_404(OutboundMessage, pk=message_id)
+    get_object_or_404(visible(request), pk=message_id)
     try:
-        change(message_id)
+        change(message_id, within=visible(request), actor=audit.actor_of(request))
     except (outbox.InvalidTransition, outbox.MessageNotFound) as exc:
         flash.error(request, str(exc))
     else:
@@ -166,6 +172,8 @@ def send_test(request: HttpRequest, slug: str | None = None) -> JsonResponse:
         instance = get_instance(slug)
     except InstanceNotFound as exc:
         return error(str(exc), "instance_not_found", 404)
+    if not access.may_use(request.user, instance):
+        return error(_("There is no such WhatsApp instance."), "instance_not_found", 404)
     try:
         body = read_body(request)
     except ValueError as exc:
@@ -195,7 +203,7 @@ def send_test(request: HttpRequest, slug: str | None = None) -> JsonResponse:
 @require_GET
 @staff_required(VIEW)
 def message_status(request: HttpRequest, message_id: UUID) -> JsonResponse:
-    message = OutboundMessage.objects.select_related("instance").filter(pk=message_id).first()
+    message = visible(request).select_related("instance").filter(pk=message_id).first()
     if message is None:
         return error(_("There is no such message."), "message_not_found", 404)
     return JsonResponse({"success": True, "message": message_json(message, attempts=True)})

@@ -5,17 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from whatsapp.forms import InstanceSettingsForm
+from whatsapp import audit
+from whatsapp.forms import CHANGE_INSTANCE, InstanceSettingsForm
 from whatsapp.models import Instance, SessionOperation
 from whatsapp.models.operation import ACTIVE_STATUSES
 from whatsapp.services import outage
-from whatsapp.views.dashboard.common import can_operate, instance_or_404, page, page_context
+from whatsapp.views.dashboard.common import (
+    can_operate,
+    has_instances,
+    instance_or_404,
+    page,
+    page_context,
+)
 from whatsapp.views.dashboard.review import review_context
 from whatsapp.views.dashboard.strings import session_strings
 from whatsapp.views.serialize import code_json, operation_json, session_json
@@ -53,17 +61,28 @@ def initial_state(request: HttpRequest, instance: Instance) -> dict[str, Any]:
 @page
 @require_http_methods(["GET", "POST"])
 def session_page(request: HttpRequest, slug: str | None = None) -> HttpResponse:
-    if slug is None and not Instance.objects.exists():
+    if slug is None and not has_instances(request):
         return render(request, "whatsapp/no_instance.html", page_context(request, "session", None))
-    instance = instance_or_404(slug)
-    form = InstanceSettingsForm(instance=instance)
+    instance = instance_or_404(request, slug)
+    may_change_gateway = request.user.has_perm(CHANGE_INSTANCE)
+    form = InstanceSettingsForm(instance=instance, may_change_gateway=may_change_gateway)
     settings_open = not instance.has_secret_key
     if request.method == "POST":
         if not can_operate(request):
             return render(request, "whatsapp/forbidden.html", status=403)
-        form = InstanceSettingsForm(request.POST, instance=instance)
+        form = InstanceSettingsForm(
+            request.POST, instance=instance, may_change_gateway=may_change_gateway
+        )
         if form.is_valid():
-            form.save()
+            with transaction.atomic():
+                form.save()
+                if form.changed_data:
+                    audit.record(
+                        audit.actor_of(request),
+                        audit.AuditAction.INSTANCE_CHANGE,
+                        instance=instance,
+                        changes=audit.changes(form),
+                    )
             messages.success(request, _("The service settings were saved."))
             # Post/redirect/get: a reload must not post the form again.
             return redirect("dashboard-session", slug=instance.slug)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from whatsapp import access, audit
 from whatsapp.models import Instance, OutboundMessage
 from whatsapp.models.message import Resolution
 from whatsapp.services import review
@@ -30,9 +31,10 @@ DONE = {
 def review_context(request: HttpRequest, instance: Instance | None = None) -> dict[str, Any]:
     """What `whatsapp/_review.html` needs; one count and one short list."""
     instance_id = instance.pk if instance is not None else None
+    flagged = access.restrict(review.needing_review(instance_id), request.user)
     return {
-        "review_messages": list(review.needing_review(instance_id)[:SHOWN]),
-        "review_count": review.count_needing_review(instance_id),
+        "review_messages": list(flagged[:SHOWN]),
+        "review_count": flagged.count(),
         "current_url": request.get_full_path(),
     }
 
@@ -40,13 +42,18 @@ def review_context(request: HttpRequest, instance: Instance | None = None) -> di
 @require_POST
 @staff_required(OPERATE)
 def resolve_view(request: HttpRequest, message_id: UUID) -> HttpResponse:
-    get_object_or_404(OutboundMessage, pk=message_id)
+    get_object_or_404(access.restrict(OutboundMessage.objects.all(), request.user), pk=message_id)
     resolution = request.POST.get("resolution", "")
     if resolution not in Resolution.values:
         flash.error(request, _("Choose “it was sent” or “send it again”."))
     else:
         try:
-            review.resolve(message_id, resolution, request.user.get_username())
+            review.resolve(
+                message_id,
+                resolution,
+                request.user.get_username(),
+                actor=audit.actor_of(request),
+            )
         except InvalidTransition as exc:
             flash.error(request, str(exc))
         else:

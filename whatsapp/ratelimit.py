@@ -1,0 +1,79 @@
+"""A rate limit per API key, shared by every web process through the cache (Redis).
+
+GCRA (a token bucket kept as one timestamp): each key may make `rate` requests per second with
+`burst` more at once. With a Redis cache one Lua script reads and moves the timestamp atomically
+on Redis's own clock, so every web process (and host) counts against one budget. Other caches
+(the local run's file cache) get the same arithmetic without the atomicity. If the cache cannot
+be reached the request is let through: the API must not stop because Redis blinked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "whatsapp:rate:"
+# KEYS[1] the key; ARGV: interval (s per request), tolerance (s of burst). Returns
+# {allowed (1/0), seconds to wait as text}. Redis's TIME keeps every web host on one clock.
+GCRA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - tolerance - interval
+if now < allow_at then
+  return {0, tostring(allow_at - now)}
+end
+redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
+return {1, '0'}
+"""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: float = 0.0
+
+
+def _redis_client() -> Any | None:
+    inner = getattr(cache, "_cache", None)
+    get_client = getattr(inner, "get_client", None)
+    return get_client(write=True) if callable(get_client) else None
+
+
+def _portable(key: str, interval: float, tolerance: float) -> Verdict:
+    now = time.time()
+    tat = max(float(cache.get(key) or now), now)
+    new_tat = tat + interval
+    allow_at = new_tat - tolerance - interval
+    if now < allow_at:
+        return Verdict(False, allow_at - now)
+    cache.set(key, new_tat, int(new_tat - now) + 2)
+    return Verdict(True)
+
+
+def hit(name: str, rate: float, burst: int) -> Verdict:
+    """Count one request of `name`; `rate` per second, `burst` more at once. 0 rate: no limit."""
+    if rate <= 0:
+        return Verdict(True)
+    interval = 1.0 / rate
+    tolerance = interval * max(burst, 0)
+    key = cache.make_and_validate_key(f"{PREFIX}{name}")
+    try:
+        client = _redis_client()
+        if client is None:
+            return _portable(key, interval, tolerance)
+        allowed, wait = client.eval(GCRA, 1, key, repr(interval), repr(tolerance))
+        return Verdict(bool(int(allowed)), float(wait))
+    except Exception as exc:
+        logger.warning("rate limit not checked, the cache failed (%s)", type(exc).__name__)
+        return Verdict(True)

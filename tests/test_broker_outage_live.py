@@ -83,7 +83,7 @@ def test_workers_survive_redis_restarts_under_traffic(
             own_redis.stop()
             # Down until the worker has noticed, then back without its data (no persistence).
             noticed = lambda at=mark: logged_since(worker, at, *LOST)  # noqa: E731
-            assert wait_until(noticed, 30), worker.output()[-3000:]
+            assert wait_until(noticed, 90), worker.output()[-3000:]
             mark = len(worker.output())
             own_redis.start()
             doorbell.reset()

@@ -31,7 +31,7 @@ def connect(sim: Any, instance: Any, base_url: str = "http://127.0.0.1:9") -> No
         from tests.live import wait_until
         from whatsapp.models import GatewayEvent
 
-        sim.wait_webhooks_posted()
+        sim.wait_webhooks_posted(instance.session_name)
         wait_until(
             lambda: (
                 not GatewayEvent.objects.filter(

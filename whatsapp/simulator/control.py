@@ -75,7 +75,7 @@ def dispatch(sim: Simulator, req: Request, refuse: RefuseFn) -> Response | None:
                 200,
                 {
                     "enabled": sim.webhooks.enabled,
-                    "pending": sim.webhooks.pending(),
+                    "pending": sim.webhooks.pending(req.query.get("session")),
                     "deliveries": deliveries,
                 },
             )

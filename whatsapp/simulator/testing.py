@@ -100,10 +100,11 @@ class SimulatorHandle:
     def webhook_deliveries(self) -> list[dict[str, Any]]:
         return self._call("GET", "/_sim/webhooks")["deliveries"]
 
-    def wait_webhooks_posted(self, timeout: float = 15.0) -> None:
-        """Until every webhook queued so far has been posted (answered or failed)."""
+    def wait_webhooks_posted(self, session: str, timeout: float = 30.0) -> None:
+        """Until every webhook about `session` queued so far has been posted (or failed)."""
         deadline = time.monotonic() + timeout
-        while self._call("GET", "/_sim/webhooks")["pending"]:
+        path = f"/_sim/webhooks?{urlencode({'session': session})}"
+        while self._call("GET", path)["pending"]:
             if time.monotonic() > deadline:
                 raise TimeoutError("the simulator still has webhooks to post")
             time.sleep(0.02)

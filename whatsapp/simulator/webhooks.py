@@ -30,8 +30,9 @@ class WebhookSender:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._log: collections.deque[dict[str, Any]] = collections.deque(maxlen=1000)
-        # Queued or being posted: tests wait for 0 before trusting what the receiver stored.
-        self._pending = 0
+        # Queued or being posted, per session: tests wait for 0 before trusting what the
+        # receiver stored.
+        self._pending: collections.Counter[str] = collections.Counter()
 
     def send(self, url: str | None, event: str, session: str, payload: dict[str, Any]) -> None:
         if not url or not self.enabled:
@@ -40,12 +41,12 @@ class WebhookSender:
         body = {"event": event, "session": session, **payload}
         q = self._queue_for(url)
         with self._lock:
-            self._pending += 1
+            self._pending[session] += 1
         q.put(body)
 
-    def pending(self) -> int:
+    def pending(self, session: str | None = None) -> int:
         with self._lock:
-            return self._pending
+            return self._pending[session] if session else sum(self._pending.values())
 
     def deliveries(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -85,7 +86,7 @@ class WebhookSender:
                 self._post(url, body)
             finally:
                 with self._lock:
-                    self._pending -= 1
+                    self._pending[body["session"]] -= 1
 
     def _post(self, url: str, body: dict[str, Any]) -> None:
         entry: dict[str, Any] = {

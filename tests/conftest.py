@@ -8,14 +8,9 @@ import pytest
 @pytest.fixture(scope="session", autouse=True)
 def _purge_test_broker() -> None:
     """Messages left by an earlier, interrupted run must not leak into this one."""
-    from django.conf import settings
+    from tests.live import purge_test_broker
 
-    # Only when scripts/test.sh says this broker is the tests' own, never one `make run` may use.
-    if not settings.BROKER_IS_REDIS or os.environ.get("LEGUAS_TEST_FLUSH_BROKER") != "1":
-        return
-    import redis
-
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    purge_test_broker()
 
 
 class Rung(list):
@@ -129,10 +124,15 @@ LIVE_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_stack(django_db_setup, live_server):
-    """Real workers (sessions; messages+default) on the real broker and the test database."""
-    from tests.live import WorkerProcess, process_env
+    """Real workers (sessions; messages+default) on the real broker and the test database.
+
+    For one module at a time: workers that outlived their module would act on the next module's
+    rows (a dispatcher wake-up they still hold, a sweep), and what they left in the broker is
+    purged with them.
+    """
+    from tests.live import WorkerProcess, process_env, purge_test_broker
 
     env = process_env(WHATSAPP_PUBLIC_URL=live_server.url, **LIVE_ENV)
     workers = [
@@ -144,6 +144,7 @@ def live_stack(django_db_setup, live_server):
     yield {"env": env, "workers": workers, "url": live_server.url}
     for worker in workers:
         worker.stop()
+    purge_test_broker()
 
 
 class WhatsAppConf:

@@ -79,7 +79,7 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.log.open("wb")
+        handle = self.log.open("ab")  # a restarted worker keeps its earlier output
         self.proc = subprocess.Popen(
             self.args,
             cwd=BASE_DIR,
@@ -124,3 +124,15 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+def purge_test_broker() -> None:
+    """Empty the tests' broker: queued tasks, countdowns and what workers had reserved."""
+    from django.conf import settings
+
+    # Only when scripts/test.sh says this broker is the tests' own, never one `make run` may use.
+    if not settings.BROKER_IS_REDIS or os.environ.get("LEGUAS_TEST_FLUSH_BROKER") != "1":
+        return
+    import redis
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()

@@ -72,6 +72,7 @@ def test_workers_survive_redis_restarts_under_traffic(
     worker = WorkerProcess("messages,default", concurrency=4, env=process_env(**overrides))
     worker.start()
     started = time.monotonic()
+    restarts = 0
     try:
         assert wait_until(lambda: "ready." in worker.output(), 60), worker.output()
         with transaction.atomic():
@@ -88,14 +89,20 @@ def test_workers_survive_redis_restarts_under_traffic(
             own_redis.start()
             doorbell.reset()
             back = lambda at=mark: logged_since(worker, at, *BACK)  # noqa: E731
-            assert wait_until(back, 60), worker.output()[-3000:]
+            if not wait_until(back, 60):
+                # The chosen settings always come back; the other is measured, not relied on:
+                # a worker that exited or hangs is started again, as compose and make run do.
+                assert cancel_on_loss, worker.output()[-3000:]
+                restarts += 1
+                worker.kill9()
+                worker.start()
 
         def settled() -> bool:
             sweeps.sweep_all()  # what beat's sweep does every 30 s
             return OutboundMessage.objects.filter(status__in=DONE).count() == MESSAGES
 
         recovered = wait_until(settled, 150, interval=2)
-        alive = worker.proc is not None and worker.proc.poll() is None
+        alive = restarts == 0 and worker.proc is not None and worker.proc.poll() is None
     finally:
         worker.stop()
     took = time.monotonic() - started
@@ -104,7 +111,8 @@ def test_workers_survive_redis_restarts_under_traffic(
     ).count()
     sends = Counter(entry["body"] for entry in sim.ledger(message="outage"))
     print(
-        f"\ncancel_on_loss={cancel_on_loss}: worker alive={alive}, interrupted sends="
+        f"\ncancel_on_loss={cancel_on_loss}: worker alive={alive} (restarted {restarts}), "
+        f"interrupted sends="
         f"{interrupted}, all sent={recovered} in {took:.0f} s, "
         f"duplicates={sum(n - 1 for n in sends.values())}"
     )

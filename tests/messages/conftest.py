@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from tests.live import WorkerProcess, process_env
+from tests.live import WorkerProcess, process_env, purge_test_broker
 
 
 def phone(n: int) -> str:
@@ -113,8 +113,9 @@ class MessageWorkers:
         self.messages.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def msg_workers(django_db_setup: None, live_server: Any) -> Iterator[MessageWorkers]:
+    """For one module at a time, like `live_stack`, and for the same reasons."""
     env = process_env(
         WHATSAPP_PUBLIC_URL=live_server.url,
         WPPCONNECT_READ_TIMEOUT="5",
@@ -123,3 +124,4 @@ def msg_workers(django_db_setup: None, live_server: Any) -> Iterator[MessageWork
     workers = MessageWorkers(env).start()
     yield workers
     workers.stop()
+    purge_test_broker()

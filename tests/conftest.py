@@ -38,7 +38,7 @@ def rung(monkeypatch) -> Rung:
     def ring(task_name, *args, countdown=None):
         recorded.append((task_name, args))
 
-    def publish(task_name, args, *, countdown=None, task_id=None):
+    def publish(task_name, args, *, countdown=None, task_id=None, time_limits=None):
         recorded.append((task_name, tuple(args)))
         return True
 

@@ -107,3 +107,18 @@ def check_unknown_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         )
         for key in unknown_keys()
     ]
+
+
+@register()
+def check_media_storage(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    alias = conf.MEDIA_STORAGE
+    if alias in getattr(settings, "STORAGES", {}):
+        return []
+    return [
+        Warning(
+            f"STORAGES has no {alias!r} entry (WHATSAPP['MEDIA_STORAGE']).",
+            hint="Images, documents and other files cannot be sent or received until it is set; "
+            "docs/embedding.md shows one on the file system.",
+            id="whatsapp.W003",
+        )
+    ]

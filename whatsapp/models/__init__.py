@@ -2,6 +2,7 @@ from whatsapp.models.apikey import ApiKey
 from whatsapp.models.events import GatewayEvent, InboundMessage
 from whatsapp.models.health import HealthSample
 from whatsapp.models.instance import Instance
+from whatsapp.models.media import InboundMedia, MediaFetch, MediaFile
 from whatsapp.models.message import MessageAttempt, OutboundMessage
 from whatsapp.models.operation import SessionOperation
 
@@ -9,8 +10,11 @@ __all__ = [
     "ApiKey",
     "GatewayEvent",
     "HealthSample",
+    "InboundMedia",
     "InboundMessage",
     "Instance",
+    "MediaFetch",
+    "MediaFile",
     "MessageAttempt",
     "OutboundMessage",
     "SessionOperation",

@@ -44,7 +44,7 @@ class DispatchResult:
 
 def due(now: datetime) -> Q:
     return (
-        Q(status=MessageStatus.QUEUED)
+        Q(status=MessageStatus.QUEUED, awaiting_media=False)
         & (Q(not_before__isnull=True) | Q(not_before__lte=now))
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
@@ -64,7 +64,10 @@ def instances_with_work() -> list[int]:
     """
     return list(
         OutboundMessage.objects.filter(
-            status=MessageStatus.QUEUED, instance__enabled=True, instance__connected=True
+            status=MessageStatus.QUEUED,
+            awaiting_media=False,
+            instance__enabled=True,
+            instance__connected=True,
         )
         .order_by()
         .values_list("instance_id", flat=True)

@@ -22,6 +22,7 @@ from whatsapp.models.message import (
     MessageStatus,
 )
 from whatsapp.services import transitions
+from whatsapp.services.message_media import Attach
 from whatsapp.services.message_requests import (
     MAX_KEY_LENGTH,
     MAX_TEXT_LENGTH,
@@ -97,9 +98,14 @@ def _replay(existing: OutboundMessage, fingerprint: str) -> OutboundMessage:
     return existing
 
 
-def new_row(request: SendRequest, fingerprint: str, enqueued_by: str) -> OutboundMessage:
-    """The unsaved row of a request (batches insert many at once)."""
-    return OutboundMessage(
+def new_row(
+    request: SendRequest, fingerprint: str, enqueued_by: str, attach: Attach | None = None
+) -> OutboundMessage:
+    """The unsaved row of a request (batches insert many at once), its file stored.
+
+    Raises MessageValidationError when the file it names has been pruned since it was checked.
+    """
+    row = OutboundMessage(
         instance=request.instance,
         recipient=request.recipient,
         body=request.body,
@@ -111,6 +117,8 @@ def new_row(request: SendRequest, fingerprint: str, enqueued_by: str) -> Outboun
         metadata=request.metadata,
         enqueued_by=enqueued_by[:120],
     )
+    (attach or Attach()).apply(row, request.content)
+    return row
 
 
 def enqueue_request(request: SendRequest, *, enqueued_by: str = "") -> tuple[OutboundMessage, bool]:

@@ -1,6 +1,7 @@
 """Pruning: finished messages (with their attempts) and handled gateway events older than
 `WHATSAPP_MESSAGE_RETENTION_DAYS`, in batches, within a time budget below the housekeeping
-queue's soft limit; what is left waits for the next hourly run.
+queue's soft limit; what is left waits for the next hourly run. Media files unused for
+`WHATSAPP_MEDIA_RETENTION_DAYS` that no unfinished message needs go too, with finished fetches.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from whatsapp.conf import conf
-from whatsapp.models import GatewayEvent, OutboundMessage
+from whatsapp.models import GatewayEvent, MediaFetch, OutboundMessage
+from whatsapp.models.media import WorkState
 from whatsapp.models.message import FINAL_STATUSES
+from whatsapp.services import media_store
 
 BATCH = 2000
 BUDGET_SECONDS = 40.0
@@ -43,7 +46,13 @@ def prune(now: datetime | None = None, *, budget: float = BUDGET_SECONDS) -> dic
     # created_at is indexed; a message that old and final is past any use but statistics.
     messages = OutboundMessage.objects.filter(created_at__lt=cutoff, status__in=FINAL_STATUSES)
     events = GatewayEvent.objects.filter(processed_at__lt=cutoff)
+    media_cutoff = now - timedelta(days=conf.MEDIA_RETENTION_DAYS)
+    fetches = MediaFetch.objects.filter(
+        finished_at__lt=media_cutoff, state__in=(WorkState.DONE, WorkState.FAILED)
+    )
     return {
         "messages": _delete_in_batches(messages, deadline),
         "events": _delete_in_batches(events, deadline),
+        "media_fetches": _delete_in_batches(fetches, deadline),
+        "media": media_store.prune(now),
     }

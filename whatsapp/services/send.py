@@ -30,7 +30,7 @@ from whatsapp.gateway import GatewayError, NotConnected, ReadTimeout, SentMessag
 from whatsapp.models import Instance, MessageAttempt, OutboundMessage
 from whatsapp.models.instance import SessionStatus
 from whatsapp.models.message import AttemptOutcome, MessageStatus
-from whatsapp.services import pacing, session_state, transitions
+from whatsapp.services import outgoing, pacing, session_state, transitions
 from whatsapp.services.gateway import send_client
 from whatsapp.services.session_state import Observed
 
@@ -100,7 +100,7 @@ def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | N
     worker = liveness.start()
     with transaction.atomic():
         message = (
-            OutboundMessage.objects.select_related("instance")
+            OutboundMessage.objects.select_related("instance", "media", "reply_to")
             .filter(pk=message_id, status=MessageStatus.DISPATCHED, dispatch_token=token)
             .first()
         )
@@ -120,7 +120,8 @@ def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | N
             frm=MessageStatus.DISPATCHED,
             to=MessageStatus.SENDING,
             token=token,
-            lease_expires_at=now + SEND_LEASE,
+            # A large file's send may run longer than a text's (services/outgoing.py).
+            lease_expires_at=now + max(SEND_LEASE, outgoing.budget_of(message).lease),
         ):
             return None
         attempt = MessageAttempt.objects.create(
@@ -249,8 +250,28 @@ def _on_gateway_error(claimed: Claimed, exc: GatewayError, outcome: SendOutcome)
         outcome.reconcile_in = delay
 
 
+def _wait_for_quote(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
+    """Back to the queue, untried, until the message this replies to is sent."""
+    moved = transitions.move(
+        message_id,
+        frm=MessageStatus.DISPATCHED,
+        to=MessageStatus.QUEUED,
+        token=token,
+        dispatch_token=None,
+        lease_expires_at=None,
+        next_attempt_at=timezone.now() + timedelta(seconds=outgoing.REPLY_WAIT_SECONDS),
+        last_error=_("Waiting for the message it replies to to be sent."),
+    )
+    if not moved:
+        return None
+    instance_id = OutboundMessage.objects.values_list("instance_id", flat=True).get(pk=message_id)
+    return SendOutcome(MessageStatus.QUEUED, instance_id, paced=False)
+
+
 def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
     """Claim, call the gateway once, record the outcome. None when the claim failed."""
+    if outgoing.dispatched_waiting_for_quote(message_id, token):
+        return _wait_for_quote(message_id, token)
     claimed = claim(message_id, token, timezone.now())
     if claimed is None:
         return None
@@ -259,9 +280,12 @@ def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
     outcome = SendOutcome(MessageStatus.SENDING, instance.pk, paced=pacing.is_paced(instance))
     claimed.started = time.monotonic()
     try:
-        sent = send_client(instance).send_text(message.recipient, message.body)
+        sent = outgoing.deliver(send_client(instance), message, outgoing.budget_of(message))
     except GatewayError as exc:
         _on_gateway_error(claimed, exc, outcome)
+    except outgoing.Unsendable as exc:
+        claimed.finish(AttemptOutcome.REJECTED, str(exc))
+        outcome.status = _fail(claimed, str(exc))
     except SecretUnreadable:
         reason = _("The gateway secret cannot be decrypted; enter it again in the settings.")
         claimed.finish(AttemptOutcome.NOT_CONNECTED, reason)

@@ -40,9 +40,26 @@ ERROR_BODIES: dict[str, Any] = {
         "error": {},
     },
 }
+# The send routes of messageController share send-message's failure body (companion §1.7).
+for _route in (
+    "send-file-base64",
+    "send-file",
+    "send-image",
+    "send-voice-base64",
+    "send-location",
+    "send-reply",
+):
+    ERROR_BODIES[_route] = ERROR_BODIES["send-message"]
+ERROR_BODIES["contact-vcard"] = {
+    "status": "error",
+    "message": "Error on send contact vcard",
+    "error": {},
+}
+ERROR_BODIES["download-media"] = {"status": "error", "message": "Decrypt file error", "error": {}}
 GENERIC_ERROR_BODY = {"status": "error", "message": "Internal server error", "error": {}}
-# Handlers whose failure status is not 500 (deviceController.ts: returnError, getMessages).
-ERROR_STATUSES = {"message-by-id": 400, "get-messages": 401}
+# Handlers whose failure status is not 500 (deviceController.ts: returnError, getMessages;
+# sessionController.downloadMediaByMessage).
+ERROR_STATUSES = {"message-by-id": 400, "get-messages": 401, "download-media": 400}
 
 
 def error_body(route: str) -> Any:

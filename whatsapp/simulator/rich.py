@@ -89,9 +89,10 @@ def _record(
     own = sim.own_of(name)
     now = int(time.time())
     sent = []
+    text = str(fields.get("body") or "")
     for chat_id in chat_ids:
-        msg = sent_message(own, chat_id, str(fields.pop("body", "") or ""), now)
-        msg.update(fields)
+        msg = sent_message(own, chat_id, text, now)
+        msg.update({key: value for key, value in fields.items() if key != "body"})
         msg["isGroupMsg"] = chat_id.endswith("@g.us")
         # Recorded before any drop fault: the ledger is what WhatsApp accepted.
         sim.messages.add(name, msg, route=route, file=file)

@@ -79,7 +79,10 @@ def publish(
         _count(task_name, "skipped")
         return False
     try:
-        _send(task_name, args, countdown, task_id, time_limits)
+        if time_limits is None:
+            _send(task_name, args, countdown, task_id)
+        else:
+            _send(task_name, args, countdown, task_id, time_limits=time_limits)
     except Exception as exc:
         _drop_connection()
         with _lock:

@@ -251,7 +251,7 @@ def test_finished_messages_attempts_and_events_are_pruned_after_the_retention(
     GatewayEvent.objects.filter(pk=pending.pk).update(received_at=old)
     pruning.BATCH = 2  # several batches
     try:
-        assert pruning.prune() == {"messages": 3, "events": 1}
+        assert pruning.prune() == {"messages": 3, "events": 1, "media_fetches": 0, "media": 0}
     finally:
         pruning.BATCH = 2000
     assert set(OutboundMessage.objects.values_list("pk", flat=True)) == {waiting.pk, recent.pk}

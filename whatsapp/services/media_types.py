@@ -89,6 +89,11 @@ def largest_cap() -> int:
     return max(int(v) for v in conf.MEDIA_MAX_BYTES.values())
 
 
+def cap_for(mime: str) -> int:
+    """The largest file of this type that some kind of message may carry."""
+    return max((max_bytes(k) for k, allowed in ALLOWED.items() if mime in allowed), default=0)
+
+
 def extension(mime: str) -> str:
     if mime in EXTENSIONS:
         return EXTENSIONS[mime]

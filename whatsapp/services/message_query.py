@@ -141,7 +141,9 @@ def list_messages(**filters: object) -> MessagePage:
     errors: dict[str, list[str]] = {
         name: [_("This filter is not known.")] for name in filters if name not in FILTERS
     }
-    queryset = _filtered(OutboundMessage.objects.select_related("instance"), filters, errors)
+    queryset = _filtered(
+        OutboundMessage.objects.select_related("instance", "media"), filters, errors
+    )
     limit = _limit(filters.get("limit"), errors)
     if errors:
         raise MessageValidationError(errors)

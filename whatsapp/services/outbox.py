@@ -178,7 +178,9 @@ def _uuid(message_id: object) -> UUID:
 
 def get_message(message_id: object) -> OutboundMessage:
     message = (
-        OutboundMessage.objects.select_related("instance").filter(pk=_uuid(message_id)).first()
+        OutboundMessage.objects.select_related("instance", "media")
+        .filter(pk=_uuid(message_id))
+        .first()
     )
     if message is None:
         raise MessageNotFound(_("There is no such message."))

@@ -45,7 +45,9 @@ def message_status_url(message: OutboundMessage) -> str:
 
 
 def filtered(params: dict[str, str]) -> QuerySet[OutboundMessage]:
-    queryset = OutboundMessage.objects.select_related("instance").prefetch_related("attempt_log")
+    queryset = OutboundMessage.objects.select_related("instance", "media").prefetch_related(
+        "attempt_log"
+    )
     if params.get("status") in MessageStatus.values:
         queryset = queryset.filter(status=params["status"])
     if params.get("instance"):
@@ -195,7 +197,9 @@ def send_test(request: HttpRequest, slug: str | None = None) -> JsonResponse:
 @require_GET
 @staff_required(VIEW)
 def message_status(request: HttpRequest, message_id: UUID) -> JsonResponse:
-    message = OutboundMessage.objects.select_related("instance").filter(pk=message_id).first()
+    message = (
+        OutboundMessage.objects.select_related("instance", "media").filter(pk=message_id).first()
+    )
     if message is None:
         return error(_("There is no such message."), "message_not_found", 404)
     return JsonResponse({"success": True, "message": message_json(message, attempts=True)})

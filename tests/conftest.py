@@ -18,6 +18,27 @@ def _purge_test_broker() -> None:
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _media_dir(tmp_path_factory):
+    """Media files of the tests go to a folder of their own, shared with live workers (they
+    inherit the environment), never the worktree's var/media."""
+    from django.conf import settings
+    from django.core.files.storage import storages
+
+    path = tmp_path_factory.mktemp("whatsapp-media")
+    os.environ["WHATSAPP_MEDIA_DIR"] = str(path)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "whatsapp_media": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(path)},
+        },
+    }
+    storages._backends = None
+    storages._storages = {}
+    return path
+
+
 class Rung(list):
     """Doorbell rings recorded by the `rung` fixture, as (task name, args) pairs."""
 

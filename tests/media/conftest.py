@@ -36,7 +36,9 @@ class FileServer:
                 body = route["body"]
                 self.send_response(200)
                 self.send_header("Content-Type", route.get("type", "application/octet-stream"))
-                self.send_header("Content-Length", str(route.get("length", len(body))))
+                length = route.get("length", len(body))
+                if length is not None:  # None: a body that ends when the connection does
+                    self.send_header("Content-Length", str(length))
                 self.end_headers()
                 for start in range(0, len(body), route.get("chunk", 65536)):
                     self.wfile.write(body[start : start + route.get("chunk", 65536)])

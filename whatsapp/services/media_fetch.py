@@ -101,6 +101,8 @@ def run(fetch_id: uuid.UUID | str) -> str:
             return "claim lost"
         waiting = OutboundMessage.objects.filter(media_fetch=fetch, awaiting_media=True)
         instances = set(waiting.values_list("instance_id", flat=True))
+        name = media_types.default_filename(fetch.kind, media.filename, media.mime_type)
+        waiting.filter(filename="").update(filename=name)
         waiting.update(media=media, awaiting_media=False, updated_at=timezone.now())
         for instance_id in sorted(instances):
             doorbell.ring(doorbell.DISPATCH, instance_id)

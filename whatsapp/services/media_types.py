@@ -101,6 +101,11 @@ def extension(mime: str) -> str:
     return str(found.extension) if found is not None else "bin"
 
 
+def default_filename(kind: str, filename: str, mime: str) -> str:
+    """The name a file goes with when the message gives none: its own, else `<kind>.<ext>`."""
+    return filename or f"{kind}.{extension(mime)}"
+
+
 def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f}".rstrip("0").rstrip(".")
 

@@ -18,12 +18,6 @@ from whatsapp.services.message_content import Content
 from whatsapp.services.message_requests import MessageValidationError
 
 
-def default_filename(kind: str, media: MediaFile | None) -> str:
-    if media is None:
-        return ""
-    return media.filename or f"{kind}.{media_types.extension(media.mime_type)}"
-
-
 @dataclass
 class Attach:
     files: dict[str, MediaFile] = field(default_factory=dict)
@@ -63,4 +57,9 @@ class Attach:
         row.media = self._file(content)
         row.media_fetch = self._fetch(content)
         row.awaiting_media = row.media_fetch is not None
-        row.filename = content.filename or default_filename(content.kind, row.media)
+        media = row.media
+        row.filename = content.filename or (
+            media_types.default_filename(content.kind, media.filename, media.mime_type)
+            if media
+            else ""
+        )

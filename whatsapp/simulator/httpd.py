@@ -104,6 +104,10 @@ def handle_api(sim: Simulator, req: Request) -> Response:
             )
             return json_response(error_status(route, fault), body)
     response = handler(sim, req)
+    if any(sim.faults.roll(fault.null_rate) for fault in faults):
+        body = response.body
+        if isinstance(body, dict) and isinstance(body.get("response"), list):
+            response.body = {**body, "response": [None] * len(body["response"])}
     if any(sim.faults.roll(fault.drop_rate) for fault in faults):
         response.drop = True
     return response

@@ -7,6 +7,7 @@ point validates the same way and stores the same row (design: flow Enqueue).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from whatsapp.models.message import (
     MessageStatus,
 )
 from whatsapp.services import transitions
+from whatsapp.services.media_store import Prepared
 from whatsapp.services.message_media import Attach
 from whatsapp.services.message_requests import (
     MAX_KEY_LENGTH,
@@ -152,9 +154,14 @@ def enqueue(
     expires_at: object = None,
     priority: object = "normal",
     metadata: object = None,
+    content: Mapping[str, Any] | None = None,
+    file: Prepared | None = None,
     enqueued_by: str = "",
 ) -> OutboundMessage:
-    """Validate and insert one message; raises MessageValidationError (or IdempotencyConflict)."""
+    """Validate and insert one message; raises MessageValidationError (or IdempotencyConflict).
+
+    `content` holds a type's fields (see `validate`); `file` a file already read.
+    """
     request = validate(
         to,
         text,
@@ -164,6 +171,8 @@ def enqueue(
         expires_at=expires_at,
         priority=priority,
         metadata=metadata,
+        content=content,
+        file=file,
     )
     message, _created = enqueue_request(request, enqueued_by=enqueued_by)
     return message

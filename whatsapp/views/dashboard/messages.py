@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -22,10 +23,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from whatsapp import uploads
 from whatsapp.models import OutboundMessage
 from whatsapp.models.message import CANCELLABLE_STATUSES, REQUEUEABLE_STATUSES, MessageStatus
 from whatsapp.services import outbox
 from whatsapp.services.instances import InstanceNotFound, get_instance
+from whatsapp.services.media_store import Prepared
 from whatsapp.services.message_json import message_json
 from whatsapp.views.dashboard.common import can_operate, page, page_context, reader_zone
 from whatsapp.views.dashboard.review import review_context
@@ -156,8 +159,46 @@ def requeue_view(request: HttpRequest, message_id: UUID) -> HttpResponse:
     )
 
 
-# The send-test body speaks the previous system's field names; the queue speaks the API's.
-FIELD_NAMES = {"to": "phone", "text": "message"}
+# The send-test body speaks the previous system's field names and the form's; the queue speaks
+# the API's.
+FIELD_NAMES = {
+    "to": "phone",
+    "text": "message",
+    "caption": "message",
+    "location.latitude": "latitude",
+    "location.longitude": "longitude",
+    "location.name": "place",
+    "location": "latitude",
+}
+
+
+def _number(value: object) -> object:
+    """A form's coordinate as a number when it reads as one; as it came otherwise (refused)."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip().replace(",", "."))
+        except ValueError:
+            return value
+        return number if math.isfinite(number) else value
+    return value
+
+
+def _test_content(
+    body: dict[str, Any], file: Prepared | None
+) -> tuple[object, dict[str, Any] | None]:
+    """(text, content) of the test message: a text, an attachment or a location."""
+    kind = body.get("type") or "text"
+    if kind == "file" or file is not None:
+        return None, {"caption": body.get("message")}
+    if kind == "location":
+        place = {
+            "latitude": _number(body.get("latitude")),
+            "longitude": _number(body.get("longitude")),
+        }
+        if body.get("place"):
+            place["name"] = body.get("place")
+        return None, {"location": place}
+    return body.get("message"), None
 
 
 @never_cache
@@ -168,15 +209,26 @@ def send_test(request: HttpRequest, slug: str | None = None) -> JsonResponse:
         instance = get_instance(slug)
     except InstanceNotFound as exc:
         return error(str(exc), "instance_not_found", 404)
+    file = None
     try:
+        if request.content_type == "multipart/form-data":
+            file = uploads.receive(request, "file", required=False)
         body = read_body(request)
+    except uploads.UploadProblem as exc:
+        return error(exc.reason, "invalid", 422, errors={exc.field: [exc.reason]})
     except ValueError as exc:
         return error(str(exc), "bad_request", 400)
+    if body.get("type") == "file" and file is None:
+        reason = _("Choose the file to send.")
+        return error(reason, "invalid", 422, errors={"file": [reason]})
+    text, content = _test_content(body, file)
     try:
         message = outbox.enqueue(
             instance,
             body.get("phone"),
-            body.get("message"),
+            text,
+            content=content,
+            file=file,
             enqueued_by=request.user.get_username(),
         )
     except outbox.MessageValidationError as exc:

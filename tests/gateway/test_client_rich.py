@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import responses
@@ -61,7 +62,7 @@ def rsps() -> Iterator[responses.RequestsMock]:
 
 def sent_body(rsps: responses.RequestsMock) -> bytes:
     request = rsps.calls[-1].request
-    body = request.body
+    body: Any = request.body
     raw = body if isinstance(body, bytes) else b"".join(body)
     assert int(request.headers["Content-Length"]) == len(raw)
     return raw

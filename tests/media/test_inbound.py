@@ -31,6 +31,7 @@ def deliver(instance, msg: dict) -> InboundMessage:
     """The webhook the gateway would post, stored and applied as the receiver and a worker do."""
     payload = {"event": "onmessage", "session": instance.session_name, **msg}
     event = webhooks.store(instance, payload)
+    assert event is not None
     webhooks.apply(event.pk)
     return InboundMessage.objects.get(gateway_id=msg["id"])
 

@@ -31,7 +31,7 @@ def instance(make_instance, sim, rung):
 
 def send_now(instance, message) -> str:
     result = dispatch.dispatch_instance(instance.pk)
-    assert message.pk in result.claimed, result
+    assert message.pk in result.claimed and result.token is not None, result
     outcome = send.send(message.pk, result.token)
     assert outcome is not None
     return outcome.status

@@ -147,6 +147,9 @@ LIVE_ENV = {
     "WPPCONNECT_READ_TIMEOUT": "5",
     "WHATSAPP_START_TIMEOUT": "6",
     "WHATSAPP_START_BUDGET": "20",
+    # Media URLs come from a file server on loopback; a slow one fails in seconds.
+    "WHATSAPP_MEDIA_FETCH_ALLOW_PRIVATE": "true",
+    "WHATSAPP_MEDIA_FETCH_TIMEOUT": "3",
 }
 
 

@@ -262,3 +262,24 @@ def test_a_url_makes_one_fetch_per_batch_and_the_messages_wait(api_client, insta
     }
     assert rung.args_of("whatsapp.media.fetch") == [str(fetch.pk)]
     assert all(m["media"] is None for m in (r["message"] for r in response.json()["results"]))
+
+
+def test_the_command_sends_a_file_with_its_caption(instance, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "nota-fiscal.pdf"
+    path.write_bytes(PDF)
+    call_command("whatsapp_send", phone(1), "--file", str(path), "--caption", "your invoice")
+    message = OutboundMessage.objects.get()
+    assert (message.kind, message.body, message.filename) == (
+        "document",
+        "your invoice",
+        "nota-fiscal.pdf",
+    )
+    assert message.media.sha256 == hashlib.sha256(PDF).hexdigest()
+    with pytest.raises(CommandError) as caught:
+        call_command("whatsapp_send", phone(1), "--file", str(path), "--kind", "image")
+    assert caught.value.returncode == 2 and str(caught.value).startswith("file:")
+    with pytest.raises(CommandError) as caught:
+        call_command("whatsapp_send", phone(1), "--file", str(tmp_path / "missing.pdf"))
+    assert "no file" in str(caught.value)

@@ -121,8 +121,8 @@ def problem(kind: str, mime: str | None, size: int) -> str | None:
     if mime is None or mime not in ALLOWED.get(kind, frozenset()):
         allowed = ", ".join(sorted(extension(m) for m in ALLOWED.get(kind, frozenset())))
         return _(
-            "The file's content is not an allowed type for %(kind)s (found: %(found)s; "
-            "allowed: %(allowed)s)."
+            "The file's content is not an allowed type for a message of type %(kind)s "
+            "(found: %(found)s; allowed: %(allowed)s)."
         ) % {
             "kind": label(kind),
             "found": mime or _("unknown"),
@@ -130,7 +130,9 @@ def problem(kind: str, mime: str | None, size: int) -> str | None:
         }
     cap = max_bytes(kind)
     if size > cap:
-        return _("The file is too big: %(size)s MB, at most %(max)s MB for %(kind)s.") % {
+        return _(
+            "The file is too big: %(size)s MB; a message of type %(kind)s takes at most %(max)s MB."
+        ) % {
             "size": megabytes(size),
             "max": megabytes(cap),
             "kind": label(kind),

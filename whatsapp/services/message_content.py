@@ -194,10 +194,16 @@ def _unused(kind: str, item: Mapping[str, Any], file: object, errors: Errors) ->
     allowed = TYPE_FIELDS.get(kind, CONTENT_FIELDS)
     for field in sorted(CONTENT_FIELDS - allowed):
         if item.get(field) not in (None, ""):
-            reason = _("A %(type)s message does not use this field.") % {"type": _label(kind)}
+            reason = _("A message of type %(type)s does not use this field.") % {
+                "type": _label(kind)
+            }
             add(errors, field, reason)
     if file is not None and kind not in MEDIA_KINDS:
-        add(errors, "file", _("A %(type)s message carries no file.") % {"type": _label(kind)})
+        add(
+            errors,
+            "file",
+            _("A message of type %(type)s carries no file.") % {"type": _label(kind)},
+        )
 
 
 def check(

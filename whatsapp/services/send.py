@@ -260,7 +260,7 @@ def _wait_for_quote(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | No
         dispatch_token=None,
         lease_expires_at=None,
         next_attempt_at=timezone.now() + timedelta(seconds=outgoing.REPLY_WAIT_SECONDS),
-        last_error=_("Waiting for the message it replies to to be sent."),
+        last_error=_("Waiting until the message it replies to is sent."),
     )
     if not moved:
         return None

@@ -80,8 +80,8 @@ def upload_media(request: HttpRequest) -> JsonResponse:
     openapi_extra={
         "responses": {
             200: {
-                "description": "The file, with its type and name.",
-                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                "description": "The file, with its type (read from its bytes) and name.",
+                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
             }
         }
     },

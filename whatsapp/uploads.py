@@ -55,8 +55,21 @@ def too_big(cap: int) -> UploadProblem:
     )
 
 
+def expect(request: HttpRequest) -> CappedUpload:
+    """Set the request's upload handler: before anything reads its body (a CSRF check reads
+    `request.POST`, so a view with a form takes it with `csrf_exempt`, then checks the token
+    itself, as Django's documentation on upload handlers says)."""
+    handler = CappedUpload(request, media_types.largest_cap())
+    request.upload_handlers = [handler]
+    return handler
+
+
 def receive(
-    request: HttpRequest, field: str = "file", *, required: bool = True
+    request: HttpRequest,
+    field: str = "file",
+    *,
+    required: bool = True,
+    handler: CappedUpload | None = None,
 ) -> media_store.Prepared | None:
     """The uploaded file of `field`, read once; UploadProblem when it cannot be taken.
 
@@ -69,8 +82,7 @@ def receive(
         declared = 0
     if declared > cap + FORM_OVERHEAD:
         raise too_big(cap)
-    handler = CappedUpload(request, cap)
-    request.upload_handlers = [handler]
+    handler = handler or expect(request)
     try:
         files = request.FILES
     except MultiPartParserError:

@@ -109,3 +109,18 @@ def test_the_messages_page_shows_type_thumbnail_or_name_and_size_and_caption(
         reverse("dashboard-messages-rows"), {"ids": f"{document.pk}"}
     ).json()["rows"]
     assert "nf-42.pdf" in rows[str(document.pk)]["html"]
+
+
+def test_an_attachment_passes_the_csrf_check_and_is_refused_without_it(operator, instance):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(operator)
+    browser.get(reverse("dashboard"))  # sets the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    form = {"phone": "+55 21 99999-1234", "type": "file", "file": SimpleUploadedFile("n.pdf", PDF)}
+    refused = browser.post(SEND_TEST, form)
+    assert refused.status_code == 403 and not OutboundMessage.objects.exists()
+    form["file"] = SimpleUploadedFile("n.pdf", PDF)
+    accepted = browser.post(SEND_TEST, form, HTTP_X_CSRFTOKEN=token)
+    assert accepted.status_code == 202, accepted.content

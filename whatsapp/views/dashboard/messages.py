@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from whatsapp import uploads
@@ -201,18 +202,27 @@ def _test_content(
     return body.get("message"), None
 
 
+@csrf_exempt  # checked below, once the upload handler is in place (uploads.expect)
 @never_cache
 @require_POST
 @staff_required(OPERATE)
-def send_test(request: HttpRequest, slug: str | None = None) -> JsonResponse:
+def send_test(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    handler = uploads.expect(request) if request.content_type == "multipart/form-data" else None
+    return _send_test(request, slug, handler)
+
+
+@csrf_protect
+def _send_test(
+    request: HttpRequest, slug: str | None, handler: uploads.CappedUpload | None
+) -> JsonResponse:
     try:
         instance = get_instance(slug)
     except InstanceNotFound as exc:
         return error(str(exc), "instance_not_found", 404)
     file = None
     try:
-        if request.content_type == "multipart/form-data":
-            file = uploads.receive(request, "file", required=False)
+        if handler is not None:
+            file = uploads.receive(request, "file", required=False, handler=handler)
         body = read_body(request)
     except uploads.UploadProblem as exc:
         return error(exc.reason, "invalid", 422, errors={exc.field: [exc.reason]})

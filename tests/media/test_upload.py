@@ -91,3 +91,12 @@ def test_a_download_streams_the_file_to_a_key_holder_only(api_client):
     assert api_client.get("/api/v1/media/not-a-uuid").status_code == 404
     missing = api_client.get("/api/v1/media/6f1c0000-0000-0000-0000-000000000000")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+def test_a_host_without_the_media_storage_alias_is_warned(settings):
+    from whatsapp.checks import check_media_storage
+
+    assert check_media_storage() == []
+    settings.STORAGES = {k: v for k, v in settings.STORAGES.items() if k != "whatsapp_media"}
+    [warning] = check_media_storage()
+    assert warning.id == "whatsapp.W003" and "whatsapp_media" in warning.msg

@@ -283,3 +283,27 @@ def test_the_command_sends_a_file_with_its_caption(instance, tmp_path):
     with pytest.raises(CommandError) as caught:
         call_command("whatsapp_send", phone(1), "--file", str(tmp_path / "missing.pdf"))
     assert "no file" in str(caught.value)
+
+
+def test_emoji_and_right_to_left_text_are_kept_in_captions_names_and_places(api_client, instance):
+    caption = "Entregue 📦✅ — تم التسليم"
+    body = {
+        "to": phone(1),
+        "type": "document",
+        "media_base64": b64(PDF),
+        "caption": caption,
+        "filename": "فاتورة-📄.pdf",
+    }
+    created = post(api_client, body)
+    assert created.status_code == 201, created.content
+    assert (created.json()["caption"], created.json()["filename"]) == (caption, "فاتورة-📄.pdf")
+    place = api.send_location(phone(2), 0, 0, name="מחסן 🏭", address="Rua Ç, 1")
+    assert place.content["name"] == "מחסן 🏭"
+    deep = post(api_client, {"to": phone(3), "location": {"latitude": 1, "longitude": 1}})
+    assert deep.status_code == 201
+    nested = api_client.post(
+        "/api/v1/messages",
+        data='{"to": "%s", "location": %s1%s}' % (phone(4), '{"a":' * 1000, "}" * 1000),
+        content_type="application/json",
+    )
+    assert nested.status_code == 400 and OutboundMessage.objects.count() == 3

@@ -122,3 +122,21 @@ def check_media_storage(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             id="whatsapp.W003",
         )
     ]
+
+
+@register()
+def check_media_fetch_timeout(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from whatsapp.queues import MESSAGES, TIME_LIMITS
+
+    soft = TIME_LIMITS[MESSAGES][0]
+    timeout = conf.MEDIA_FETCH_TIMEOUT
+    if isinstance(timeout, int | float) and 0 < timeout <= soft - 10:
+        return []
+    return [
+        Warning(
+            f"WHATSAPP['MEDIA_FETCH_TIMEOUT'] is {timeout!r}; media URLs are fetched on the "
+            f"messages queue, whose tasks stop after {soft} s.",
+            hint=f"Use a number of seconds from 1 to {soft - 10}.",
+            id="whatsapp.W004",
+        )
+    ]

@@ -204,3 +204,14 @@ def test_a_files_read_timeout_task_limits_and_lease_grow_with_its_size(instance,
     assert claimed is not None
     lease = OutboundMessage.objects.get(pk=big.pk).lease_expires_at
     assert lease - timezone.now() > timedelta(seconds=sixteen.hard_limit)
+
+
+def test_a_message_waiting_for_its_file_keeps_later_ones_to_the_same_person_back(instance):
+    document = api.send_media(phone(1), url="https://files.example.com/a.pdf", kind="document")
+    later = api.send_text(phone(1), "see the document above")
+    other = api.send_text(phone(2), "unrelated")
+    claimed = dispatch.dispatch_instance(instance.pk).claimed
+    assert claimed == [other.pk]
+    OutboundMessage.objects.filter(pk=document.pk).update(awaiting_media=False)
+    assert dispatch.dispatch_instance(instance.pk).claimed == [document.pk]
+    assert later.pk not in claimed

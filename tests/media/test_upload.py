@@ -100,3 +100,12 @@ def test_a_host_without_the_media_storage_alias_is_warned(settings):
     settings.STORAGES = {k: v for k, v in settings.STORAGES.items() if k != "whatsapp_media"}
     [warning] = check_media_storage()
     assert warning.id == "whatsapp.W003" and "whatsapp_media" in warning.msg
+
+
+def test_a_fetch_timeout_beyond_the_queues_limit_is_warned(whatsapp_conf):
+    from whatsapp.checks import check_media_fetch_timeout
+
+    assert check_media_fetch_timeout() == []
+    whatsapp_conf.MEDIA_FETCH_TIMEOUT = 300
+    [warning] = check_media_fetch_timeout()
+    assert warning.id == "whatsapp.W004"

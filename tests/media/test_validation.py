@@ -303,7 +303,20 @@ def test_emoji_and_right_to_left_text_are_kept_in_captions_names_and_places(api_
     assert deep.status_code == 201
     nested = api_client.post(
         "/api/v1/messages",
-        data='{"to": "%s", "location": %s1%s}' % (phone(4), '{"a":' * 1000, "}" * 1000),
+        data='{"to": "' + phone(4) + '", "location": ' + '{"a":' * 1000 + "1" + "}" * 1001,
         content_type="application/json",
     )
     assert nested.status_code == 400 and OutboundMessage.objects.count() == 3
+
+
+def test_an_unknown_type_is_the_only_reason_given(api_client, instance):
+    response = post(api_client, {"to": phone(1), "type": "poll", "text": "hi"})
+    assert response.json()["errors"].keys() == {"type"}
+
+
+def test_messages_to_a_group_can_be_listed_by_its_id(api_client, instance):
+    api.send_text(GROUP, "to the group")
+    api.send_text(phone(1), "to a person")
+    listed = api_client.get("/api/v1/messages", {"recipient": GROUP}).json()["results"]
+    assert [m["text"] for m in listed] == ["to the group"]
+    assert [m.body for m in api.list_messages(recipient=GROUP).results] == ["to the group"]

@@ -217,6 +217,8 @@ def check(
     """The content of one message; reasons go to `errors`. `check_text(text, errors)` is the
     text rule shared with plain text messages."""
     kind = _kind(item, file, errors)
+    if "type" in errors:
+        return Content()  # the type's fields cannot be judged against an unknown type
     if kind and kind not in MEDIA_KINDS:
         _unused(kind, item, file, errors)
     content = Content(kind=kind or MessageKind.TEXT)

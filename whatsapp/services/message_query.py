@@ -112,10 +112,13 @@ def _filtered(
         queryset = queryset.filter(instance__slug=slug)
     recipient = _text("recipient", filters.get("recipient"), errors)
     if recipient:
-        try:
-            queryset = queryset.filter(recipient=normalize(recipient))
-        except InvalidPhone as exc:
-            errors["recipient"] = [str(exc)]
+        if "@" in recipient:  # a group's id or a LID, as stored
+            queryset = queryset.filter(recipient=recipient)
+        else:
+            try:
+                queryset = queryset.filter(recipient=normalize(recipient))
+            except InvalidPhone as exc:
+                errors["recipient"] = [str(exc)]
     for field, lookup in TIME_FILTERS:
         value = filters.get(field)
         if value is None:

@@ -7,7 +7,8 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.db import transaction
+from django.utils import timezone, translation
 
 from tests.media.samples import JPEG, MP3, MP4, OGG, PDF
 from tests.messages.conftest import UNPACED, connect, phone
@@ -15,11 +16,17 @@ from whatsapp import api
 from whatsapp.conf import conf
 from whatsapp.models import Instance, MessageAttempt, OutboundMessage
 from whatsapp.queues import MESSAGES, TIME_LIMITS
-from whatsapp.services import dispatch, media_store, outgoing, reconcile, send
+from whatsapp.services import dispatch, media_store, outgoing, reconcile, send, transitions
 from whatsapp.tasks import messages as message_tasks
 
 pytestmark = pytest.mark.django_db
 GROUP = "120363012345678901@g.us"
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -215,3 +222,36 @@ def test_a_message_waiting_for_its_file_keeps_later_ones_to_the_same_person_back
     OutboundMessage.objects.filter(pk=document.pk).update(awaiting_media=False)
     assert dispatch.dispatch_instance(instance.pk).claimed == [document.pk]
     assert later.pk not in claimed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sends_outcome_and_the_next_gap_become_visible_together(make_instance, sim, rung):
+    """A dispatcher that sees a send finished must also see when the next may start: a file's
+    send that outlasted the gap set at dispatch would otherwise let another start at once."""
+    instance = make_instance(
+        "main",
+        min_gap_seconds=5,
+        max_gap_seconds=5,
+        cap_per_minute=0,
+        cap_per_hour=0,
+        cap_per_day=0,
+    )
+    connect(sim, instance)
+    message = api.send_media(phone(1), PDF)
+    result = dispatch.dispatch_instance(instance.pk)
+    assert result.token is not None
+    Instance.objects.filter(pk=instance.pk).update(next_send_at=None)  # the gap ran out mid-send
+    seen = []
+
+    def on_sent(message_id, old, new):
+        if new == "sent":
+            transaction.on_commit(
+                lambda: seen.append(Instance.objects.get(pk=instance.pk).next_send_at)
+            )
+
+    transitions.on_change(on_sent)
+    try:
+        assert send.send(message.pk, result.token).status == "sent"
+    finally:
+        transitions.remove_listener(on_sent)
+    assert seen and seen[0] is not None and seen[0] > timezone.now() + timedelta(seconds=4)

@@ -145,28 +145,37 @@ def test_a_dispatched_row_whose_task_is_not_in_the_broker_is_released_at_once(
 
     from whatsapp import doorbell
 
-    instance = make_instance("main", **UNPACED)
-    connect(sim, instance)
-    for n in range(2):
-        api.send_text(phone(n), f"dispatched {n}")
-    result = dispatch.dispatch_instance(instance.pk)
-    kept, lost = result.claimed
-    # A broker database of its own: a live worker left running by another test would take the
-    # task from the shared one and start sending it.
+    # A broker database of its own, from the first row on: a live worker left running by another
+    # test would take the doorbells of these committed rows from the shared one (a dispatch, a
+    # send) and start sending them. Celery reads CELERY_BROKER_URL from the environment before
+    # its configuration, so both change.
     app = celery.current_app
     shared_url = app.conf.broker_url
     own_url = shared_url.rsplit("/", 1)[0] + "/13"
     broker = redis.Redis.from_url(own_url)
     broker.flushdb()
+    shared_env = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = own_url
     app.conf.broker_url = own_url
     doorbell.reset()
     try:
+        instance = make_instance("main", **UNPACED)
+        connect(sim, instance)
+        for n in range(2):
+            api.send_text(phone(n), f"dispatched {n}")
+        result = dispatch.dispatch_instance(instance.pk)
+        kept, lost = result.claimed
+        broker.flushdb()  # the dispatch doorbells of the sends above
         publish_sends([kept], result.token)  # only one of the two tasks reached the broker
         OutboundMessage.objects.filter(pk__in=result.claimed).update(
             updated_at=timezone.now() - timedelta(seconds=10)
         )
         assert message_sweep.sweep().requeued == 1
     finally:
+        if shared_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = shared_env
         app.conf.broker_url = shared_url
         doorbell.reset()
         broker.flushdb()

@@ -268,6 +268,24 @@ def _wait_for_quote(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | No
     return SendOutcome(MessageStatus.QUEUED, instance_id, paced=False)
 
 
+def _on_failure(claimed: Claimed, exc: Exception, outcome: SendOutcome) -> None:
+    if isinstance(exc, GatewayError):
+        _on_gateway_error(claimed, exc, outcome)
+    elif isinstance(exc, outgoing.Unsendable):
+        claimed.finish(AttemptOutcome.REJECTED, str(exc))
+        outcome.status = _fail(claimed, str(exc))
+    elif isinstance(exc, SecretUnreadable):
+        reason = _("The gateway secret cannot be decrypted; enter it again in the settings.")
+        claimed.finish(AttemptOutcome.NOT_CONNECTED, reason)
+        outcome.status = _wait_for_session(claimed, reason, SECRET_UNREADABLE_DELAY)
+    else:  # e.g. the soft time limit mid-request: it may have gone out
+        claimed.finish(AttemptOutcome.UNKNOWN, type(exc).__name__)
+        outcome.status = _mark_unknown(
+            claimed, _("The send was interrupted."), RECONCILE_DELAY_AFTER_TIMEOUT
+        )
+        outcome.reconcile_in = RECONCILE_DELAY_AFTER_TIMEOUT
+
+
 def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
     """Claim, call the gateway once, record the outcome. None when the claim failed."""
     if outgoing.dispatched_waiting_for_quote(message_id, token):
@@ -279,32 +297,28 @@ def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
     instance = message.instance
     outcome = SendOutcome(MessageStatus.SENDING, instance.pk, paced=pacing.is_paced(instance))
     claimed.started = time.monotonic()
+    sent: SentMessage | None = None
+    failure: Exception | None = None
     try:
         sent = outgoing.deliver(send_client(instance), message, outgoing.budget_of(message))
-    except GatewayError as exc:
-        _on_gateway_error(claimed, exc, outcome)
-    except outgoing.Unsendable as exc:
-        claimed.finish(AttemptOutcome.REJECTED, str(exc))
-        outcome.status = _fail(claimed, str(exc))
-    except SecretUnreadable:
-        reason = _("The gateway secret cannot be decrypted; enter it again in the settings.")
-        claimed.finish(AttemptOutcome.NOT_CONNECTED, reason)
-        outcome.status = _wait_for_session(claimed, reason, SECRET_UNREADABLE_DELAY)
-    except Exception as exc:  # e.g. the soft time limit mid-request: it may have gone out
-        logger.exception("Unexpected error while sending message %s", message.pk)
-        claimed.finish(AttemptOutcome.UNKNOWN, type(exc).__name__)
-        outcome.status = _mark_unknown(
-            claimed, _("The send was interrupted."), RECONCILE_DELAY_AFTER_TIMEOUT
-        )
-        outcome.reconcile_in = RECONCILE_DELAY_AFTER_TIMEOUT
-    else:
-        with outcome_transaction():
+    except Exception as exc:
+        if not isinstance(exc, GatewayError | outgoing.Unsendable | SecretUnreadable):
+            logger.exception("Unexpected error while sending message %s", message.pk)
+        failure = exc
+    # The outcome and the next gap commit together: a dispatcher that sees this send finished
+    # also sees when the next may start. Set after the commit, a send that outlasted the gap
+    # (a large file's, a slow gateway's) let another start at once, in the moment between.
+    with outcome_transaction() if failure is None else transaction.atomic():
+        if sent is not None:
             claimed.finish(AttemptOutcome.SENT, http_status=201)
             record_sent(message.pk, sent, timezone.now())
-        outcome.status = MessageStatus.SENT
-    if pacing.is_paced(instance):
-        # The gap runs from the end of this send, so two sends are never closer than the gap.
-        Instance.objects.filter(pk=instance.pk).update(
-            next_send_at=timezone.now() + timedelta(seconds=pacing.next_gap(instance))
-        )
+            outcome.status = MessageStatus.SENT
+        else:
+            assert failure is not None
+            _on_failure(claimed, failure, outcome)
+        if outcome.paced:
+            # The gap runs from the end of this send, so two sends are never closer than it.
+            Instance.objects.filter(pk=instance.pk).update(
+                next_send_at=timezone.now() + timedelta(seconds=pacing.next_gap(instance))
+            )
     return outcome

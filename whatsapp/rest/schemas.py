@@ -99,7 +99,8 @@ class Strict(Schema):
 
 
 class NewMessage(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["to", "text"]})
+    # `text` for a text, a file's source for a file, and so on: only `to` is always needed.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["to"]})
 
     to: PhoneText = Field(
         None,

@@ -321,3 +321,33 @@ def test_messages_to_a_group_can_be_listed_by_its_id(api_client, instance):
     listed = api_client.get("/api/v1/messages", {"recipient": GROUP}).json()["results"]
     assert [m["text"] for m in listed] == ["to the group"]
     assert [m.body for m in api.list_messages(recipient=GROUP).results] == ["to the group"]
+
+
+def test_send_media_takes_bytes_a_path_a_file_object_and_a_django_file(instance, tmp_path):
+    import io
+
+    from django.core.files import File
+    from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
+
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(JPEG)
+    temporary = TemporaryUploadedFile("upload.jpg", "image/jpeg", len(JPEG), None)
+    temporary.write(JPEG)
+    sources = [
+        JPEG,
+        path,
+        str(path),
+        io.BytesIO(JPEG),
+        path.open("rb"),
+        File(io.BytesIO(JPEG), name="from-django.jpg"),
+        SimpleUploadedFile("simple.jpg", JPEG),
+        temporary,
+    ]
+    for n, source in enumerate(sources):
+        message = api.send_media(phone(n), source, caption=f"n{n}")
+        assert (message.kind, message.media.sha256) == ("image", hashlib.sha256(JPEG).hexdigest())
+    assert MediaFile.objects.count() == 1
+    assert OutboundMessage.objects.get(body="n1").filename == "photo.jpg"
+    with pytest.raises(api.MessageValidationError) as caught:
+        api.send_media(phone(1), 42)  # type: ignore[arg-type]
+    assert "file" in caught.value.errors

@@ -33,6 +33,7 @@ def prepare(file: FileLike, filename: str | None = None) -> media_store.Prepared
             return media_store.from_path(path, filename or os.path.basename(path), limit=cap)
         if isinstance(file, File) and hasattr(file, "temporary_file_path"):
             name = filename or os.path.basename(file.name or "")
+            file.flush()  # what was written to it, on disk before it is read from there
             return media_store.from_path(file.temporary_file_path(), name, limit=cap)
         if hasattr(file, "read"):
             name = filename or os.path.basename(str(getattr(file, "name", "") or ""))

@@ -121,3 +121,24 @@ def test_the_dashboard_serves_files_to_staff_who_may_view_only(
     visitor = Client()
     visitor.force_login(plain)
     assert visitor.get(url).status_code == 403
+
+
+def test_listeners_hear_once_when_a_file_is_stored_or_given_up(instance, sim):
+    heard: list[tuple[int, str]] = []
+    inbound_media.on_finished(lambda inbound_id, state: heard.append((inbound_id, state)))
+    listener = inbound_media._listeners[-1]
+    try:
+        stored = receive(instance, sim, JPEG, "image/jpeg")
+        inbound_media.run(InboundMedia.objects.get(inbound=stored).pk)
+        inbound_media.run(InboundMedia.objects.get(inbound=stored).pk)  # a second delivery
+        lost = receive(instance, sim, PDF, "application/pdf", "document")
+        row = InboundMedia.objects.get(inbound=lost)
+        InboundMedia.objects.filter(pk=row.pk).update(
+            state=WorkState.RUNNING,
+            attempts=inbound_media.MAX_ATTEMPTS,
+            lease_expires_at=timezone.now() - timedelta(seconds=1),
+        )
+        inbound_media.sweep(timezone.now())
+    finally:
+        inbound_media.remove_listener(listener)
+    assert heard == [(stored.pk, "done"), (lost.pk, "failed")]

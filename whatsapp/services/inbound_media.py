@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import transaction
 from django.urls import reverse
 
 from whatsapp import doorbell
@@ -45,6 +47,33 @@ GATEWAY_KINDS = {
 DOWNLOAD_LEASE = timedelta(seconds=90)
 PENDING_GRACE = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
+
+
+Listener = Callable[[int, str], None]
+_listeners: list[Listener] = []
+
+
+def on_finished(listener: Listener) -> Listener:
+    """Register `listener(inbound_message_id, state)`, called once a received file is stored
+    ("done") or given up on ("failed"), inside the transaction that records it: where an event
+    about the message (`message.received`) can be written once its file can be fetched."""
+    _listeners.append(listener)
+    return listener
+
+
+def remove_listener(listener: Listener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def _finish(row: InboundMedia, token: Any, state: str, **fields: Any) -> bool:
+    with transaction.atomic():
+        if not claims.finish(InboundMedia, row.pk, token, state, **fields):
+            return False
+        if state in (WorkState.DONE, WorkState.FAILED):
+            for listener in list(_listeners):
+                listener(row.inbound_id, state)
+    return True
 
 
 def note(inbound: InboundMessage, payload: dict[str, Any]) -> InboundMedia | None:
@@ -98,16 +127,16 @@ def run(media_id: int | str) -> str:
     except (GatewayError, SecretUnreadable) as exc:
         permanent = isinstance(exc, GatewayError) and exc.delivered == "no" and exc.permanent
         if permanent or row.attempts >= MAX_ATTEMPTS:
-            claims.finish(InboundMedia, row.pk, token, WorkState.FAILED, error=str(exc)[:500])
+            _finish(row, token, WorkState.FAILED, error=str(exc)[:500])
             return "failed"
         # The gateway away, the session down: the sweep tries again after its grace.
-        claims.finish(InboundMedia, row.pk, token, WorkState.PENDING, error=str(exc)[:500])
+        _finish(row, token, WorkState.PENDING, error=str(exc)[:500])
         return "later"
     try:
         media = media_store.save(prepared)
     finally:
         prepared.close()
-    claims.finish(InboundMedia, row.pk, token, WorkState.DONE, file=media, error="")
+    _finish(row, token, WorkState.DONE, file=media, error="")
     return "stored"
 
 
@@ -135,6 +164,12 @@ def api_url(media_id: Any) -> str:
     return conf.PUBLIC_URL.rstrip("/") + reverse("api-media", args=[str(media_id)])
 
 
+def _given_up(pks: list[Any]) -> None:
+    for inbound_id in InboundMedia.objects.filter(pk__in=pks).values_list("inbound_id", flat=True):
+        for listener in list(_listeners):
+            listener(inbound_id, WorkState.FAILED)
+
+
 def sweep(now: datetime) -> int:
     return claims.sweep(
         InboundMedia,
@@ -142,4 +177,5 @@ def sweep(now: datetime) -> int:
         task=doorbell.DOWNLOAD_INBOUND_MEDIA,
         grace=PENDING_GRACE,
         max_attempts=MAX_ATTEMPTS,
+        on_failed=_given_up,
     )

@@ -16,7 +16,8 @@ COPY --chown=leguas:leguas . /app
 # collectstatic needs settings to import; these throwaway values never reach a running container.
 RUN DEBUG=false SECRET_KEY=collectstatic-only WPPCONNECT_SECRET_KEY=x WHATSAPP_ENCRYPTION_KEY=x \
     python manage.py collectstatic --no-input \
-    && chown -R leguas:leguas /app/staticfiles
+    && mkdir -p /app/var/media \
+    && chown -R leguas:leguas /app/staticfiles /app/var
 USER leguas
 EXPOSE 8000
 CMD ["gunicorn", "leguas.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -147,6 +147,17 @@ STORAGES = {
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
+    # Files sent and received (WHATSAPP["MEDIA_STORAGE"]). Never served by a URL of its own: the
+    # app streams a file to those allowed to read it. Web and workers must share it (compose
+    # mounts one volume here); S3 and others through django-storages (docs/operations.md).
+    "whatsapp_media": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env_str("WHATSAPP_MEDIA_DIR", str(VAR_DIR / "media")),
+            "directory_permissions_mode": 0o750,
+            "file_permissions_mode": 0o640,
+        },
+    },
 }
 
 # Security: strict by default outside DEBUG; each can be relaxed behind a TLS-terminating proxy.
@@ -314,6 +325,8 @@ WHATSAPP = {
     "WEBHOOK_DISABLE_AFTER": env_int("WHATSAPP_WEBHOOK_DISABLE_AFTER", 3 * 86400),
     "ALERT_EMAILS": env_list("WHATSAPP_ALERT_EMAILS"),
     "MEDIA_RETENTION_DAYS": env_int("WHATSAPP_MEDIA_RETENTION_DAYS", 30),
+    "MEDIA_FETCH_TIMEOUT": env_float("WHATSAPP_MEDIA_FETCH_TIMEOUT", 30.0),
+    "MEDIA_FETCH_ALLOW_PRIVATE": env_bool("WHATSAPP_MEDIA_FETCH_ALLOW_PRIVATE", False),
     "METRICS_TOKEN": env_secret("WHATSAPP_METRICS_TOKEN"),
     "AUDIT_RETENTION_DAYS": env_int("WHATSAPP_AUDIT_RETENTION_DAYS", 365),
     "API_RATE_LIMIT": env_int("WHATSAPP_API_RATE_LIMIT", 20),

@@ -13,6 +13,27 @@ def _purge_test_broker() -> None:
     purge_test_broker()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _media_dir(tmp_path_factory):
+    """Media files of the tests go to a folder of their own, shared with live workers (they
+    inherit the environment), never the worktree's var/media."""
+    from django.conf import settings
+    from django.core.files.storage import storages
+
+    path = tmp_path_factory.mktemp("whatsapp-media")
+    os.environ["WHATSAPP_MEDIA_DIR"] = str(path)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "whatsapp_media": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(path)},
+        },
+    }
+    storages._backends = None
+    storages._storages = {}
+    return path
+
+
 class Rung(list):
     """Doorbell rings recorded by the `rung` fixture, as (task name, args) pairs."""
 
@@ -33,7 +54,7 @@ def rung(monkeypatch) -> Rung:
     def ring(task_name, *args, countdown=None):
         recorded.append((task_name, args))
 
-    def publish(task_name, args, *, countdown=None, task_id=None):
+    def publish(task_name, args, *, countdown=None, task_id=None, time_limits=None):
         recorded.append((task_name, tuple(args)))
         return True
 
@@ -121,6 +142,9 @@ LIVE_ENV = {
     "WPPCONNECT_READ_TIMEOUT": "5",
     "WHATSAPP_START_TIMEOUT": "6",
     "WHATSAPP_START_BUDGET": "20",
+    # Media URLs come from a file server on loopback; a slow one fails in seconds.
+    "WHATSAPP_MEDIA_FETCH_ALLOW_PRIVATE": "true",
+    "WHATSAPP_MEDIA_FETCH_TIMEOUT": "3",
 }
 
 

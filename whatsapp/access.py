@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 
-from whatsapp.models import ApiKey, Instance, OutboundMessage
+from whatsapp.models import ApiKey, InboundMedia, Instance, MediaFile, OutboundMessage
 from whatsapp.scopes import Scope
 
 M = TypeVar("M", bound=Model)
@@ -70,3 +70,14 @@ def messages_for_key(
         queryset if queryset is not None else OutboundMessage.objects.all(), key, "instance"
     )
     return rows if key.has_scope(Scope.READ_ALL) else rows.filter(api_key=key)
+
+
+def may_read_media(key: ApiKey, media: MediaFile) -> bool:
+    """A file a key may download: one of a message it may read, or one received by an instance
+    it uses. A key on every instance with read-all may read any (its fresh uploads too)."""
+    if key.all_instances and key.has_scope(Scope.READ_ALL):
+        return True
+    if messages_for_key(key).filter(media=media).exists():
+        return True
+    received = InboundMedia.objects.filter(file=media)
+    return restrict(received, key, "inbound__instance").exists()

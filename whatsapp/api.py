@@ -20,10 +20,10 @@ from uuid import UUID
 
 from django.utils.translation import gettext as _
 
-from whatsapp.models import Instance, OutboundMessage, SessionOperation
+from whatsapp.models import Instance, MediaFile, OutboundMessage, SessionOperation
 from whatsapp.models.operation import OperationKind
 from whatsapp.phones import InvalidPhone
-from whatsapp.services import batch, outbox, session_requests
+from whatsapp.services import batch, media_input, media_store, outbox, session_requests
 from whatsapp.services.batch import MAX_BATCH, ItemResult
 from whatsapp.services.instances import InstanceNotFound, get_instance
 from whatsapp.services.message_query import MessagePage, list_messages
@@ -57,9 +57,13 @@ __all__ = [
     "operation",
     "qr_png",
     "refresh_session",
+    "send_contact",
+    "send_location",
     "send_many",
+    "send_media",
     "send_text",
     "start_session",
+    "upload_media",
 ]
 
 
@@ -77,26 +81,172 @@ def send_text(
     expires_at: datetime | str | None = None,
     priority: str = "normal",
     metadata: dict[str, Any] | None = None,
+    reply_to: UUID | str | None = None,
 ) -> OutboundMessage:
     """Queue a text. `instance` is a slug or row (default instance when None).
 
-    The same `idempotency_key` with the same arguments returns the first message; with other
-    arguments it raises `IdempotencyConflict`. `metadata` is a JSON object of at most 4 KB that
-    comes back with the message.
+    `to` is a phone number, a group id (`…@g.us`) or a LID (`…@lid`). The same
+    `idempotency_key` with the same arguments returns the first message; with other arguments
+    it raises `IdempotencyConflict`. `metadata` is a JSON object of at most 4 KB that comes back
+    with the message. `reply_to` quotes an earlier message: one of ours (its id) or any
+    message's gateway id.
     """
+    return _enqueue(
+        {"to": to, "text": text, "reply_to": reply_to},
+        instance=instance,
+        idempotency_key=idempotency_key,
+        send_after=send_after,
+        expires_at=expires_at,
+        priority=priority,
+        metadata=metadata,
+    )
+
+
+def _enqueue(
+    item: dict[str, Any], file: media_store.Prepared | None = None, **common: Any
+) -> OutboundMessage:
     # The same item check as a REST message or a batch item, so each mistake gets one answer.
+    fields = {key: value for key, value in {**item, **common}.items() if value is not None}
+    fields.setdefault("priority", "normal")
+    if isinstance(fields.get("reply_to"), UUID):
+        fields["reply_to"] = str(fields["reply_to"])
+    request = batch.validate_item(fields, file=file)
+    message, _created = outbox.enqueue_request(request, enqueued_by="python")
+    return message
+
+
+def send_media(
+    to: str,
+    file: media_input.FileLike | MediaFile | None = None,
+    *,
+    url: str | None = None,
+    caption: str | None = None,
+    filename: str | None = None,
+    kind: str | None = None,
+    reply_to: UUID | str | None = None,
+    instance: Instance | str | None = None,
+    idempotency_key: str | None = None,
+    send_after: datetime | str | None = None,
+    expires_at: datetime | str | None = None,
+    priority: str = "normal",
+    metadata: dict[str, Any] | None = None,
+) -> OutboundMessage:
+    """Queue a file: `file` is bytes, a path, a file object, a Django `File` or a `MediaFile`
+    (from `upload_media`); or give `url` for a worker to fetch once (then `kind` is needed).
+
+    `kind` is "image", "video", "audio", "voice" (a voice note) or "document"; taken from the
+    file's bytes when not given. `caption` for images, videos and documents; `filename` is what
+    the recipient sees of a document (the file's own name when not given). Its type is read
+    from its bytes and checked against `kind` and its size cap; a bad file raises
+    `MessageValidationError` and nothing is stored. A file sent many times is stored once.
+    """
+    item: dict[str, Any] = {
+        "to": to,
+        "type": kind,
+        "caption": caption,
+        "filename": filename,
+        "reply_to": reply_to,
+        "media_url": url,
+    }
+    prepared = None
+    if isinstance(file, MediaFile):
+        item["media_id"] = str(file.pk)
+    elif file is not None:
+        prepared = media_input.prepare(file)
+    try:
+        return _enqueue(
+            item,
+            prepared,
+            instance=instance,
+            idempotency_key=idempotency_key,
+            send_after=send_after,
+            expires_at=expires_at,
+            priority=priority,
+            metadata=metadata,
+        )
+    finally:
+        if prepared is not None:
+            prepared.close()
+
+
+def send_location(
+    to: str,
+    latitude: float,
+    longitude: float,
+    *,
+    name: str | None = None,
+    address: str | None = None,
+    instance: Instance | str | None = None,
+    idempotency_key: str | None = None,
+    send_after: datetime | str | None = None,
+    expires_at: datetime | str | None = None,
+    priority: str = "normal",
+    metadata: dict[str, Any] | None = None,
+    reply_to: UUID | str | None = None,
+) -> OutboundMessage:
+    """Queue a place on the map (latitude -90..90, longitude -180..180), with an optional name
+    and address shown under it. The gateway cannot send a location as a reply (`reply_to` is
+    refused, named)."""
+    location = {"latitude": latitude, "longitude": longitude, "name": name, "address": address}
     item = {
         "to": to,
-        "text": text,
-        "instance": instance,
-        "idempotency_key": idempotency_key,
-        "send_after": send_after,
-        "expires_at": expires_at,
-        "priority": priority,
-        "metadata": metadata,
+        "location": {key: value for key, value in location.items() if value is not None},
+        "reply_to": reply_to,
     }
-    message, _created = outbox.enqueue_request(batch.validate_item(item), enqueued_by="python")
-    return message
+    return _enqueue(
+        item,
+        instance=instance,
+        idempotency_key=idempotency_key,
+        send_after=send_after,
+        expires_at=expires_at,
+        priority=priority,
+        metadata=metadata,
+    )
+
+
+def send_contact(
+    to: str,
+    name: str,
+    phones: list[str] | str,
+    *,
+    instance: Instance | str | None = None,
+    idempotency_key: str | None = None,
+    send_after: datetime | str | None = None,
+    expires_at: datetime | str | None = None,
+    priority: str = "normal",
+    metadata: dict[str, Any] | None = None,
+    reply_to: UUID | str | None = None,
+) -> OutboundMessage:
+    """Queue a contact card: a name and its phone number (the gateway's card carries one)."""
+    numbers = [phones] if isinstance(phones, str) else phones
+    item = {"to": to, "contact": {"name": name, "phones": numbers}, "reply_to": reply_to}
+    return _enqueue(
+        item,
+        instance=instance,
+        idempotency_key=idempotency_key,
+        send_after=send_after,
+        expires_at=expires_at,
+        priority=priority,
+        metadata=metadata,
+    )
+
+
+def upload_media(
+    file: media_input.FileLike | MediaFile, *, filename: str | None = None
+) -> MediaFile:
+    """Store a file once (as `POST /media`), to send later with `send_media(to, media)`."""
+    if isinstance(file, MediaFile):
+        return file
+    from whatsapp import uploads
+
+    prepared = media_input.prepare(file, filename)
+    try:
+        uploads.check_sendable(prepared)
+        return media_store.save(prepared)
+    except uploads.UploadProblem as exc:
+        raise MessageValidationError({"file": [exc.reason]}) from None
+    finally:
+        prepared.close()
 
 
 def send_many(messages: Iterable[dict[str, Any]]) -> list[ItemResult]:

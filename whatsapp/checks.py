@@ -123,3 +123,36 @@ def check_unknown_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         )
         for key in unknown_keys()
     ]
+
+
+@register()
+def check_media_storage(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    alias = conf.MEDIA_STORAGE
+    if alias in getattr(settings, "STORAGES", {}):
+        return []
+    return [
+        Warning(
+            f"STORAGES has no {alias!r} entry (WHATSAPP['MEDIA_STORAGE']).",
+            hint="Images, documents and other files cannot be sent or received until it is set; "
+            "docs/embedding.md shows one on the file system.",
+            id="whatsapp.W003",
+        )
+    ]
+
+
+@register()
+def check_media_fetch_timeout(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from whatsapp.queues import MESSAGES, TIME_LIMITS
+
+    soft = TIME_LIMITS[MESSAGES][0]
+    timeout = conf.MEDIA_FETCH_TIMEOUT
+    if isinstance(timeout, int | float) and 0 < timeout <= soft - 10:
+        return []
+    return [
+        Warning(
+            f"WHATSAPP['MEDIA_FETCH_TIMEOUT'] is {timeout!r}; media URLs are fetched on the "
+            f"messages queue, whose tasks stop after {soft} s.",
+            hint=f"Use a number of seconds from 1 to {soft - 10}.",
+            id="whatsapp.W004",
+        )
+    ]

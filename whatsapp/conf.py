@@ -63,7 +63,14 @@ DEFAULTS: dict[str, Any] = {
         "document": 100 * 1024 * 1024,
     },
     "MEDIA_RETENTION_DAYS": 30,
+    # A `media_url` download: the whole transfer's time limit (s), below the messages queue's.
     "MEDIA_FETCH_TIMEOUT": 30.0,
+    # `media_url`s are fetched from public addresses only; True also allows private and loopback
+    # ones (a file server inside your own network, a test server).
+    "MEDIA_FETCH_ALLOW_PRIVATE": False,
+    # Bytes per second the gateway is assumed to manage at least when sending a file: a media
+    # send's read timeout (and its task's time limit) grows by its size divided by this.
+    "MEDIA_MIN_THROUGHPUT": 256 * 1024,
     # The storage alias media live in (`STORAGES[...]`), never public.
     "MEDIA_STORAGE": "whatsapp_media",
     # Audit entries are kept this many days.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from whatsapp.views.dashboard import health, messages, pages, review
+from whatsapp.views.dashboard import health, media, messages, pages, review
 
 urlpatterns = [
     path("system/whatsapp/", pages.session_page, name="dashboard"),
@@ -38,6 +38,7 @@ urlpatterns = [
         messages.send_test,
         name="dashboard-send-test",
     ),
+    path("system/whatsapp/media/<uuid:media_id>/", media.media_file, name="dashboard-media"),
     path("system/whatsapp/health/", health.health_page, name="dashboard-health"),
     path(
         "system/whatsapp/instances/<slug:slug>/health/",

@@ -35,6 +35,8 @@ RETRY_EVENT = "whatsapp.events.retry"
 REFRESH_STATE = "whatsapp.health.refresh_state"
 RECORD_INSTANCE = "whatsapp.health.record_instance"
 DISPATCH_ALL = "whatsapp.housekeeping.dispatch_all"
+FETCH_MEDIA = "whatsapp.media.fetch"
+DOWNLOAD_INBOUND_MEDIA = "whatsapp.media.download_inbound"
 
 # After a failed publish, skip publishing for this long: a dead or frozen broker then costs one
 # bounded wait per process and period instead of one per request (the sweepers re-drive).
@@ -65,17 +67,22 @@ def publish(
     *,
     countdown: float | None = None,
     task_id: str | None = None,
+    time_limits: tuple[int, int] | None = None,
 ) -> bool:
     """Publish now; False when the broker did not take it (logged and counted, never raised).
 
     `task_id` names the task in the broker, so the sweeper can tell whether it is still there.
+    `time_limits` (soft, hard seconds) replace its queue's for this one run (a large file's send).
     """
     global _broken_until
     if time.monotonic() < _broken_until:
         _count(task_name, "skipped")
         return False
     try:
-        _send(task_name, args, countdown, task_id)
+        if time_limits is None:
+            _send(task_name, args, countdown, task_id)
+        else:
+            _send(task_name, args, countdown, task_id, time_limits=time_limits)
     except Exception as exc:
         _drop_connection()
         with _lock:
@@ -129,7 +136,11 @@ def _drop_connection() -> None:
 
 
 def _send(
-    task_name: str, args: tuple[Any, ...], countdown: float | None, task_id: str | None
+    task_name: str,
+    args: tuple[Any, ...],
+    countdown: float | None,
+    task_id: str | None,
+    time_limits: tuple[int, int] | None = None,
 ) -> None:
     from celery import current_app
 
@@ -141,6 +152,8 @@ def _send(
         options["countdown"] = max(0.0, countdown)
     if task_id is not None:
         options["task_id"] = task_id
+    if time_limits is not None:
+        options["soft_time_limit"], options["time_limit"] = time_limits
     current_app.send_task(task_name, args=list(args), connection=_connection(), **options)
 
 

@@ -26,6 +26,8 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "whatsapp.sessions.*": {"queue": SESSIONS},
     "whatsapp.messages.send": {"queue": MESSAGES},
     "whatsapp.messages.reconcile": {"queue": MESSAGES},
+    # Downloads (a `media_url`, an inbound file) take as long as a send: not on `default`.
+    "whatsapp.media.*": {"queue": MESSAGES},
     "whatsapp.housekeeping.*": {"queue": HOUSEKEEPING},
     "whatsapp.health.record_all": {"queue": HOUSEKEEPING},
     "whatsapp.health.record_instance": {"queue": HOUSEKEEPING},

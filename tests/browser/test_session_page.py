@@ -162,3 +162,38 @@ def test_an_endpoint_error_shows_the_servers_reason_without_http_codes(page, sim
     expect(error).to_contain_text("desativada")
     # The status code is for developers (the console), not for the people at the dashboard.
     assert "409" not in error.inner_text() and "HTTP" not in error.inner_text()
+
+
+def test_a_test_message_sends_an_attachment_then_a_location(page, sim, instance, tmp_path):
+    open_connected(page, sim, instance)
+    mark_loaded(page)
+    invoice = tmp_path / "nota.pdf"
+    invoice.write_bytes(b"%PDF-1.4\n" + b"0" * 2000 + b"\n%%EOF\n")
+    page.fill("#test-phone", "+55 21 98888-7777")
+    page.check('#test-message input[name="type"][value="file"]')
+    expect(page.locator("#test-file")).to_be_visible()
+    expect(page.locator("#test-latitude")).to_be_hidden()
+    page.set_input_files("#test-file", str(invoice))
+    page.fill("#test-text", "Sua nota")
+    page.click('#test-message button[type="submit"]')
+    badge = page.locator("[data-test-badge]")
+    expect(badge).to_have_attribute(
+        "data-status", re.compile("sent|delivered|read"), timeout=40_000
+    )
+    [sent] = sim.ledger(message="Sua nota")
+    assert (sent["route"], sent["filename"], sent["size"]) == ("send-file-base64", "nota.pdf", 2016)
+
+    page.check('#test-message input[name="type"][value="location"]')
+    expect(page.locator("#test-file")).to_be_hidden()
+    page.fill("#test-latitude", "-22,9068")
+    page.fill("#test-longitude", "-43.1729")
+    page.fill("#test-place", "Depósito")
+    page.click('#test-message button[type="submit"]')
+    expect(page.locator('#test-message [data-field-error="latitude"]')).to_be_hidden()
+    page.wait_for_function("() => document.querySelectorAll('[data-test-badge]').length === 1")
+    from tests.live import wait_until
+
+    assert wait_until(lambda: any(e["type"] == "location" for e in sim.ledger()), timeout=30)
+    location = next(e for e in sim.ledger() if e["type"] == "location")
+    assert (location["lat"], location["lng"]) == (-22.9068, -43.1729)
+    assert still_same_page(page)

@@ -182,3 +182,36 @@ def test_a_wrong_secret_token_is_a_configuration_error(gateway):
     client = GatewayClient(url, fresh_session(), "definitely-not-the-secret")
     with pytest.raises(ConfigurationError):
         client.status()
+
+
+def test_rich_sends_and_downloads_on_a_never_started_session_are_not_connected(gateway):
+    """Companion contract §8: every rich route answers 404 Disconnected before starting."""
+    import io
+    from contextlib import contextmanager
+
+    from whatsapp.gateway.media import Upload
+
+    @contextmanager
+    def reader():
+        yield io.BytesIO(b"%PDF-1.4\n%%EOF\n")
+
+    url, secret = gateway
+    client = GatewayClient(url, fresh_session(), secret)
+    pdf = Upload(reader, 15, "application/pdf", "a.pdf", "pdf")
+    group = "120363000000000000@g.us"
+    calls = [
+        lambda: client.send_file("5521999999999", pdf, kind="document", caption="c"),
+        lambda: client.send_file(group, pdf, kind="document"),
+        lambda: client.send_voice("5521999999999", pdf),
+        lambda: client.send_location("5521999999999", -22.9, -43.2, name="n", address="a"),
+        lambda: client.send_contact("5521999999999", "5521988887777", "Ana"),
+        lambda: client.send_reply("5521999999999", "hi", "false_5521999999999@c.us_3EB0AAAA"),
+        lambda: client.send_text(group, "hi"),
+        lambda: client.download_media(
+            "false_5521999999999@c.us_3EB0AAAA", io.BytesIO(), max_bytes=10
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(NotConnected) as caught:
+            call()
+        assert caught.value.http_status == 404

@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from tests.messages.conftest import UNPACED, connect, phone, wait_back
 from whatsapp import api
 from whatsapp.models import Instance, MessageAttempt, OutboundMessage
-from whatsapp.services import dispatch, message_sweep, pacing, reconcile, send, transitions
+from whatsapp.services import dispatch, message_sweep, pacing, reconcile, send
 
 pytestmark = pytest.mark.django_db
 
@@ -77,33 +77,6 @@ def test_pacing_allows_one_in_flight_and_respects_the_gap_and_caps(instance):
     Instance.objects.filter(pk=instance.pk).update(next_send_at=None)
     capped = dispatch.dispatch_instance(instance.pk)
     assert capped.claimed == [] and 55 < capped.wake_in <= 60
-
-
-def test_the_next_gap_is_set_before_a_slow_send_frees_its_slot(instance, sim):
-    """A dispatcher in another process that finds the slot free must find the gap too.
-
-    The gap the dispatcher reserved at the claim has run out when a send takes longer than it.
-    """
-    Instance.objects.filter(pk=instance.pk).update(min_gap_seconds=1, max_gap_seconds=1)
-    api.send_text(phone(1), "paced")
-    (ident,), token = dispatched(instance)
-    sim.set_fault("send-message", latency=1.5)
-    seen = []
-
-    def at_outcome(message_id, old, new):
-        if old == "sending":
-            row = Instance.objects.get(pk=instance.pk)
-            seen.append(row.next_send_at is not None and row.next_send_at > timezone.now())
-
-    transitions.on_change(at_outcome)
-    try:
-        assert send.send(ident, token).status == "sent"
-    finally:
-        transitions.remove_listener(at_outcome)
-    assert seen == [True]
-    attempt = MessageAttempt.objects.get(message_id=ident)
-    gap = Instance.objects.get(pk=instance.pk).next_send_at - attempt.finished_at
-    assert gap.total_seconds() >= 1  # measured from the try's recorded end
 
 
 def test_budget_unpaced_allows_several_in_flight(instance):

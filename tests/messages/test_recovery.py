@@ -137,23 +137,24 @@ def test_a_message_that_kills_its_worker_every_time_fails_after_the_attempt_limi
 
 
 @pytest.fixture
-def private_broker():
-    """A broker database no worker reads: live workers other tests left running on the shared
-    one would take these rows' doorbells and tasks, dispatching and sending them."""
+def private_broker(monkeypatch):
+    """A broker database no worker reads: a live worker on the shared one would take these rows'
+    doorbells and tasks (a dispatch, a send) and act on them. Celery reads CELERY_BROKER_URL
+    from the environment before its configuration, so both change."""
     import celery
     import redis
 
     from whatsapp import doorbell
 
     app = celery.current_app
-    shared_url = app.conf.broker_url
-    own_url = shared_url.rsplit("/", 1)[0] + "/13"
+    own_url = app.conf.broker_url.rsplit("/", 1)[0] + "/13"
     broker = redis.Redis.from_url(own_url)
     broker.flushdb()
-    app.conf.broker_url = own_url
+    monkeypatch.setenv("CELERY_BROKER_URL", own_url)
+    monkeypatch.setattr(app.conf, "broker_url", own_url)
     doorbell.reset()
     yield broker
-    app.conf.broker_url = shared_url
+    monkeypatch.undo()
     doorbell.reset()
     broker.flushdb()
 
@@ -168,7 +169,7 @@ def test_a_dispatched_row_whose_task_is_not_in_the_broker_is_released_at_once(
         api.send_text(phone(n), f"dispatched {n}")
     result = dispatch.dispatch_instance(instance.pk)
     kept, lost = result.claimed
-    private_broker.delete("messages")
+    private_broker.flushdb()  # the dispatcher's doorbells of the sends above
     publish_sends([kept], result.token)  # only one of the two tasks reached the broker
     OutboundMessage.objects.filter(pk__in=result.claimed).update(
         updated_at=timezone.now() - timedelta(seconds=10)
@@ -255,7 +256,13 @@ def test_finished_messages_attempts_and_events_are_pruned_after_the_retention(
     GatewayEvent.objects.filter(pk=pending.pk).update(received_at=old)
     pruning.BATCH = 2  # several batches
     try:
-        assert pruning.prune() == {"messages": 3, "events": 1, "audit": 0}
+        assert pruning.prune() == {
+            "messages": 3,
+            "events": 1,
+            "audit": 0,
+            "media_fetches": 0,
+            "media": 0,
+        }
     finally:
         pruning.BATCH = 2000
     assert set(OutboundMessage.objects.values_list("pk", flat=True)) == {waiting.pk, recent.pk}

@@ -69,3 +69,21 @@ def test_sessions_from_python_follow_the_same_rules(make_instance, sim):
         api.operation(10**9)
     assert api.refresh_session().kind == "refresh"
     assert api.logout_session().kind == "logout" and api.close_session().kind == "close"
+
+
+def test_a_batch_of_rich_items_judges_each_alike_in_both(api_client, make_instance):
+    make_instance("main")
+    items = [
+        {"to": phone(1), "type": "image", "media_base64": "bad base64!"},
+        {"to": phone(2), "location": {"latitude": 91, "longitude": 0}},
+        {"to": phone(3), "contact": {"name": "Ana", "phones": ["+5521988887777"]}},
+    ]
+    rest = api_client.post(
+        "/api/v1/messages/batch",
+        data=json.dumps({"messages": items}),
+        content_type="application/json",
+    ).json()
+    with translation.override("en"):
+        python = api.send_many(items)
+    assert [r["ok"] for r in rest["results"]] == [r.ok for r in python] == [False, False, True]
+    assert [r.get("errors") for r in rest["results"][:2]] == [r.error.errors for r in python[:2]]

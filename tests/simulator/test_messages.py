@@ -99,6 +99,17 @@ def test_the_ledger_records_accepted_sends(sim, api):
             "to": "5521911111111@c.us",
             "body": "first",
             "t": by_phone[0]["t"],
+            "route": "send-message",
+            "type": "chat",
+            "is_group": False,
+            "caption": "",
+            "filename": "",
+            "mimetype": "",
+            "size": None,
+            "sha256": None,
+            "quoted": "",
+            "lat": None,
+            "lng": None,
         }
     ]
     assert [e["phone"] for e in by_message] == ["5521922222222"]

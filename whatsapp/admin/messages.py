@@ -66,6 +66,7 @@ class OutboundMessageAdmin(InstanceScopedAdmin):
         "id",
         "instance",
         "recipient",
+        "kind",
         "status",
         "priority",
         "attempts",
@@ -73,7 +74,7 @@ class OutboundMessageAdmin(InstanceScopedAdmin):
         "sent_at",
         "needs_review_since",
     ]
-    list_filter = ["status", NeedsReviewFilter, "priority", "instance", "created_at"]
+    list_filter = ["status", NeedsReviewFilter, "kind", "priority", "instance", "created_at"]
     search_fields = ["=id", "recipient", "gateway_message_id", "idempotency_key"]
     date_hierarchy = "created_at"
     list_select_related = ["instance"]
@@ -83,7 +84,15 @@ class OutboundMessageAdmin(InstanceScopedAdmin):
         "id",
         "instance",
         "recipient",
+        "kind",
         "body",
+        "media",
+        "media_fetch",
+        "awaiting_media",
+        "filename",
+        "content",
+        "reply_to",
+        "quoted_id",
         "priority",
         "not_before",
         "expires_at",

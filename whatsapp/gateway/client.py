@@ -16,6 +16,7 @@ from whatsapp import __version__
 from . import parse
 from .errors import ConfigurationError, GatewayError, ProtocolError, Rejected, ServerError
 from .redact import redact_text
+from .sends import SendsMixin
 from .token import mint_token
 from .transport import from_exception, from_response
 from .types import DeviceInfo, GatewayMessage, NumberStatus, SentMessage, SessionState, Timeouts
@@ -28,7 +29,7 @@ USER_AGENT = f"leguas-whatsapp/{__version__}"
 REQUEST_OBSERVERS: list[Callable[[str, object, float], None]] = []
 
 
-class GatewayClient:
+class GatewayClient(SendsMixin):
     """One WPPConnect session on one server. Every method makes exactly one HTTP call.
 
     Errors are the ``GatewayError`` family; read ``delivered`` and ``permanent`` on them.
@@ -91,8 +92,16 @@ class GatewayClient:
         slow: bool = False,
         auth: bool = True,
         accept: tuple[int, ...] = (),
+        data: Any = None,
+        content_type: str | None = None,
+        read_timeout: float | None = None,
+        stream: bool = False,
     ) -> requests.Response:
-        """One request. Returns 2xx answers and those in ``accept``; raises for the rest."""
+        """One request. Returns 2xx answers and those in ``accept``; raises for the rest.
+
+        ``data`` is a streamed body (gateway/media.py) sent as ``content_type``;
+        ``read_timeout`` replaces the usual one (sends of large files take longer).
+        """
         if self._userinfo:
             raise ConfigurationError(
                 "the gateway URL holds a user name or password; remove them from the gateway URL",
@@ -101,7 +110,9 @@ class GatewayClient:
         headers = {"User-Agent": USER_AGENT}
         if auth:
             headers["Authorization"] = f"Bearer {self._auth_token()}"
-        timeout = (self.timeouts.connect, self.timeouts.session if slow else self.timeouts.read)
+        if content_type:
+            headers["Content-Type"] = content_type
+        read = read_timeout or (self.timeouts.session if slow else self.timeouts.read)
         started = time.monotonic()
         try:
             response = self._http.request(
@@ -109,9 +120,11 @@ class GatewayClient:
                 self.base_url + path,
                 headers=headers,
                 json=json,
+                data=data,
                 params=params,
-                timeout=timeout,
+                timeout=(self.timeouts.connect, read),
                 allow_redirects=False,
+                stream=stream,
             )
         except requests.RequestException as exc:
             error = from_exception(exc, route, self._where)
@@ -159,6 +172,22 @@ class GatewayClient:
     def _post(self, route: str, body: dict[str, Any], *, slow: bool = False) -> Any:
         response = self._call("POST", route, self._path(route), json=body, slow=slow)
         return self._json(response, route)
+
+    @staticmethod
+    def _recipient(to: str, route: str) -> tuple[dict[str, Any], str]:
+        """The body's addressing fields and the chat id they make (contract §1.2, §1.3).
+
+        A group needs ``isGroup`` (else the server mangles its id); a LID of 14 digits or less
+        needs ``isLid`` (else the server turns it into a phone number's ``@c.us``).
+        """
+        if to.endswith("@g.us"):
+            return {"phone": to, "isGroup": True}, to
+        if to.endswith("@lid"):
+            return {"phone": to, "isGroup": False, "isLid": True}, to
+        number = parse.digits(to)
+        if not number:
+            raise Rejected("the recipient has no digits", route=route)
+        return {"phone": number, "isGroup": False}, f"{number}@c.us"
 
     # -- sessions -----------------------------------------------------------------------
 
@@ -223,14 +252,11 @@ class GatewayClient:
     # -- messages -----------------------------------------------------------------------
 
     def send_text(self, phone: str, text: str) -> SentMessage:
-        """Send a text; raises UnknownNumber (400), NotConnected (404), ServerError (500)."""
-        number = parse.digits(phone)
-        if not number:
-            raise Rejected("the recipient has no digits", route="send-message")
-        body = {"phone": number, "message": text, "isGroup": False}
-        return parse.sent_message(
-            self._post("send-message", body), "send-message", f"{number}@c.us"
-        )
+        """Send a text to a number, a group (``…@g.us``) or a LID (``…@lid``); raises
+        UnknownNumber (400), NotConnected (404), ServerError (500)."""
+        body, chat = self._recipient(phone, "send-message")
+        body["message"] = text
+        return parse.sent_message(self._post("send-message", body), "send-message", chat)
 
     def get_message(self, message_id: str) -> GatewayMessage | None:
         """Look a message up by its id; None when the gateway does not know it.

@@ -6,6 +6,7 @@ injected ``session`` key, ``mapper``) and raises ProtocolError when a key it nee
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -105,6 +106,30 @@ def sent_message(body: Any, route: str, fallback_to: str) -> SentMessage:
     return SentMessage(id=message_id, ack=ack_level(first.get("ack")) or 0, to=to)
 
 
+def sent_single(body: Any, route: str, fallback_to: str) -> SentMessage:
+    """contact-vcard's answer: `response` is one SendMessageReturn, not a list (§2.6)."""
+    data = expect_dict(body, route)
+    response = data.get("response")
+    if not isinstance(response, dict):
+        raise _fail(route, "no message in response")
+    return sent_message({"response": [response]}, route, fallback_to)
+
+
+def _coordinate(value: Any) -> float | None:
+    """A latitude or longitude as WhatsApp keeps it (a number, sometimes text), or None."""
+    if isinstance(value, str) and len(value) <= 40:
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and not -1000 <= value <= 1000:
+        return None  # compared before float(): a huge int would overflow it
+    number = float(value)
+    return number if math.isfinite(number) and -180.0 <= number <= 180.0 else None
+
+
 def device_info(body: Any, route: str) -> DeviceInfo:
     data = expect_dict(body, route)
     response = data.get("response")
@@ -150,14 +175,22 @@ def gateway_message(item: Any, route: str) -> GatewayMessage:
     if not isinstance(from_me, bool):
         # Serialized ids are "fromMe_chatId_key" (§5.8).
         from_me = message_id.startswith("true_")
-    text = values.text(data.get("body")) or values.text(data.get("content"))
+    kind = values.text(data.get("type"), 30)
+    # A media message's body is its thumbnail (or the file, with autoDownload): not text.
+    text = "" if data.get("isMedia") is True else values.text(data.get("body"))
     return GatewayMessage(
         id=message_id,
         from_me=from_me,
-        body=text,
+        body=text or ("" if data.get("isMedia") is True else values.text(data.get("content"))),
         timestamp=values.epoch_seconds(data.get("t", data.get("timestamp"))),
         ack=ack_level(data.get("ack")),
         to=wid_to_str(data.get("to")),
+        type=kind,
+        caption=values.text(data.get("caption"), 5000),
+        filename=values.text(data.get("filename"), 255),
+        latitude=_coordinate(data.get("lat")),
+        longitude=_coordinate(data.get("lng")),
+        contact_name=values.text(data.get("vcardFormattedName"), 256),
     )
 
 

@@ -119,6 +119,16 @@ def _body(response: requests.Response) -> Any:
         return None
 
 
+# Thrown by the library before anything goes to WhatsApp (companion §1.7, §2.1, §2.4): a data URL
+# it cannot read, an empty file, an image it cannot convert. Sending them again cannot help.
+_FILE_REFUSALS = {"invalid_data_url", "empty_file", "invalid_image"}
+
+
+def _refused_before_sending(error: Any) -> bool:
+    code = error.get("code") if isinstance(error, dict) else error
+    return isinstance(code, str) and code in _FILE_REFUSALS
+
+
 def from_response(
     response: requests.Response, route: str, scrub: Callable[[str], str]
 ) -> GatewayError:
@@ -130,6 +140,11 @@ def from_response(
     server_message = scrub(raw_message)[:200] if raw_message else None
     common: dict[str, Any] = {"http_status": code, "route": route, "server_message": server_message}
 
+    if code == 401 and raw_message == "Sending the file is mandatory":
+        # The file routes say "no file" with 401, like an auth failure (companion §2.1).
+        return Rejected(f"the gateway received no file on {route}", **common)
+    if code == 500 and _refused_before_sending(data.get("error")):
+        return Rejected(f"the gateway could not read the file sent to {route}", **common)
     if body is None and code == 404:
         # Express answers unknown routes and wrong methods with an HTML page (§1).
         return ProtocolError(

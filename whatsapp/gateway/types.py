@@ -81,6 +81,14 @@ class GatewayMessage:
     timestamp: int | None
     ack: int | None
     to: str | None
+    # WhatsApp's type (chat, image, video, audio, ptt, document, location, vcard, …) and what a
+    # media, location or contact message shows: what reconciliation matches them by.
+    type: str = ""
+    caption: str = ""
+    filename: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    contact_name: str = ""
 
     def __repr__(self) -> str:
         to = mask_phone(self.to) if self.to else None

@@ -3,6 +3,7 @@ from whatsapp.models.audit import AuditEntry
 from whatsapp.models.events import GatewayEvent, InboundMessage
 from whatsapp.models.health import HealthSample
 from whatsapp.models.instance import Instance
+from whatsapp.models.media import InboundMedia, MediaFetch, MediaFile
 from whatsapp.models.message import MessageAttempt, OutboundMessage
 from whatsapp.models.operation import SessionOperation
 
@@ -11,8 +12,11 @@ __all__ = [
     "AuditEntry",
     "GatewayEvent",
     "HealthSample",
+    "InboundMedia",
     "InboundMessage",
     "Instance",
+    "MediaFetch",
+    "MediaFile",
     "MessageAttempt",
     "OutboundMessage",
     "SessionOperation",

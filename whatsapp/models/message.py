@@ -65,6 +65,28 @@ class Resolution(models.TextChoices):
     RESEND = "resend", _("Send it again")
 
 
+class MessageKind(models.TextChoices):
+    TEXT = "text", _("Text")
+    IMAGE = "image", _("Image")
+    VIDEO = "video", _("Video")
+    AUDIO = "audio", _("Audio")
+    VOICE = "voice", _("Voice note")
+    DOCUMENT = "document", _("Document")
+    LOCATION = "location", _("Location")
+    CONTACT = "contact", _("Contact card")
+
+
+# Kinds that carry a file; of them, those WhatsApp shows with a caption.
+MEDIA_KINDS = (
+    MessageKind.IMAGE,
+    MessageKind.VIDEO,
+    MessageKind.AUDIO,
+    MessageKind.VOICE,
+    MessageKind.DOCUMENT,
+)
+CAPTIONED_KINDS = (MessageKind.IMAGE, MessageKind.VIDEO, MessageKind.DOCUMENT)
+
+
 class Priority(models.IntegerChoices):
     HIGH = 0, _("high")
     NORMAL = 5, _("normal")
@@ -79,8 +101,47 @@ class OutboundMessage(models.Model):
         related_name="messages",
         verbose_name=_("instance"),
     )
-    recipient = models.CharField(_("recipient"), max_length=20, help_text=_("E.164 digits, no +"))
+    # E.164 digits for a person; a group's id (`…@g.us`) or a LID (`…@lid`) as the gateway gives it.
+    recipient = models.CharField(
+        _("recipient"), max_length=64, help_text=_("E.164 digits, no +; or a group id")
+    )
+    kind = models.CharField(
+        _("type"), max_length=10, choices=MessageKind.choices, default=MessageKind.TEXT
+    )
+    # The text of a text message; the caption of an image, video or document.
     body = models.TextField(_("text"))
+    media = models.ForeignKey(
+        "whatsapp.MediaFile",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("file"),
+    )
+    # A `media_url` still being fetched: the message is not sent before it is done.
+    media_fetch = models.ForeignKey(
+        "whatsapp.MediaFetch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("media fetch"),
+    )
+    awaiting_media = models.BooleanField(_("waiting for its file"), default=False)
+    filename = models.CharField(_("filename"), max_length=255, blank=True)
+    # A location's {latitude, longitude, name, address}; a contact card's {name, phones}.
+    content = models.JSONField(_("content"), null=True, blank=True)
+    # One of ours this replies to (its gateway id is read when the reply is sent), or the gateway
+    # id of the quoted message itself.
+    reply_to = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replies",
+        verbose_name=_("reply to"),
+    )
+    quoted_id = models.CharField(_("quoted message id"), max_length=200, blank=True)
     priority = models.PositiveSmallIntegerField(
         _("priority"), choices=Priority.choices, default=Priority.NORMAL
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from . import batches, errors, instances, messages
+from . import batches, errors, instances, media, messages
 from .auth import KeyRateThrottle
 from .http import JsonParser, api_view
 
@@ -26,6 +26,8 @@ Authenticate every call with `Authorization: Bearer <key>` (create a key with
 - **Language**: English, or the language asked for with `Accept-Language` (`pt-BR` available).
 - **Nothing waits on WhatsApp**: a message is stored and queued (`201`), a session operation is
   recorded and run by a worker (`202`, then poll its `url`).
+- **Files**: upload once with `POST /media`, then send with `media_id` as many times as needed;
+  or give small files inline (`media_base64`) or an address to fetch (`media_url`).
 """
 
 
@@ -51,3 +53,4 @@ api.add_decorator(api_view, mode="view")
 api.add_router("", batches.router)
 api.add_router("", messages.router)
 api.add_router("", instances.router)
+api.add_router("", media.router)

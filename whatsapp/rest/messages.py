@@ -55,7 +55,7 @@ def _visible(request: HttpRequest) -> QuerySet[OutboundMessage]:
     "/messages",
     url_name="api-messages",
     auth=needs(Scope.SEND),
-    summary="Queue a text message",
+    summary="Queue a message",
     response={201: Message, 400: Error, 401: Error, 422: Error},
     openapi_extra={"responses": {201: {"headers": REPLAYED}}},
 )
@@ -69,10 +69,12 @@ def create_message(
         "`Idempotent-Replayed: true`. Same key, other payload: 422.",
     ),
 ) -> JsonResponse:
-    """Validate, store and queue one text; answers at once, before anything is sent.
+    """Validate, store and queue one message; answers at once, before anything is sent.
 
-    `400` names each bad field in `errors`; `422` means the idempotency key was used before for
-    another message.
+    A text by default; with `type` and that type's fields, a file (`media_id` from `POST /media`,
+    `media_base64` up to 1 MB, or a `media_url` fetched once), a location or a contact card, to a
+    number or a group, replying to a message or not. `400` names each bad field in `errors`;
+    `422` means the idempotency key was used before for another message.
     """
     item = payload.model_dump(exclude_unset=True)
     if idempotency_key:

@@ -14,8 +14,10 @@ from uuid import UUID
 from ninja import Schema
 from pydantic import ConfigDict, Field, WithJsonSchema
 
-from whatsapp.models.message import MessageStatus
+from whatsapp.models.message import MessageKind, MessageStatus
 from whatsapp.services.batch import MAX_BATCH
+from whatsapp.services.message_content import MAX_INLINE_BYTES
+from whatsapp.services.message_fields import MAX_CAPTION_LENGTH, MAX_FILENAME_LENGTH
 from whatsapp.services.message_metadata import MAX_METADATA_BYTES
 from whatsapp.services.message_query import MAX_LIMIT
 from whatsapp.services.outbox import MAX_KEY_LENGTH, MAX_TEXT_LENGTH
@@ -44,6 +46,48 @@ KeyText = Annotated[
     object, WithJsonSchema(nullable({"type": "string", "maxLength": MAX_KEY_LENGTH}))
 ]
 JsonObject = Annotated[object, WithJsonSchema(nullable({"type": "object"}))]
+TypeName = Annotated[
+    object, WithJsonSchema(nullable({"enum": list(MessageKind.values), "default": "text"}))
+]
+LocationObject = Annotated[
+    object,
+    WithJsonSchema(
+        nullable(
+            {
+                "type": "object",
+                "required": ["latitude", "longitude"],
+                "additionalProperties": False,
+                "properties": {
+                    "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                    "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+                    "name": {"type": "string", "maxLength": 256},
+                    "address": {"type": "string", "maxLength": 256},
+                },
+            }
+        )
+    ),
+]
+ContactObject = Annotated[
+    object,
+    WithJsonSchema(
+        nullable(
+            {
+                "type": "object",
+                "required": ["name", "phones"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 256},
+                    "phones": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "minItems": 1,
+                        "maxItems": 1,
+                    },
+                },
+            }
+        )
+    ),
+]
 PageSize = Annotated[
     object, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
 ]
@@ -55,14 +99,56 @@ class Strict(Schema):
 
 
 class NewMessage(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["to", "text"]})
+    # `text` for a text, a file's source for a file, and so on: only `to` is always needed.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["to"]})
 
     to: PhoneText = Field(
         None,
         description="Phone number in any common format; numbers without a country code are "
-        "read in `DEFAULT_REGION`. Stored as E.164 digits.",
+        "read in `DEFAULT_REGION`. Stored as E.164 digits. Or a group's id as the gateway gives "
+        "it (`120363…@g.us`), or a contact's LID (`…@lid`).",
     )
-    text: MessageText = Field(None, description=f"The text, 1 to {MAX_TEXT_LENGTH} characters.")
+    type: TypeName = Field(
+        None,
+        description="`text` (default), `image`, `video`, `audio`, `voice` (a voice note), "
+        "`document`, `location` or `contact`. Left out, it is taken from the fields given (a "
+        "file's type from its bytes).",
+    )
+    text: MessageText = Field(
+        None, description=f"A text message's text, 1 to {MAX_TEXT_LENGTH} characters."
+    )
+    caption: OptionalText = Field(
+        None,
+        description=f"An image's, video's or document's text, at most {MAX_CAPTION_LENGTH} "
+        "characters.",
+    )
+    filename: OptionalText = Field(
+        None,
+        description=f"The file's name as the recipient sees it (documents), at most "
+        f"{MAX_FILENAME_LENGTH} characters; the uploaded name when absent.",
+    )
+    media_id: OptionalText = Field(
+        None, description="The `id` that `POST /media` answered for an uploaded file."
+    )
+    media_base64: OptionalText = Field(
+        None,
+        description=f"The file itself in base64 (a `data:` URL too), up to {MAX_INLINE_BYTES} "
+        "bytes of file.",
+    )
+    media_url: OptionalText = Field(
+        None,
+        description="An http(s) address a worker fetches the file from, once; the message "
+        "waits for it and fails with the reason if the fetch fails. Needs `type`.",
+    )
+    location: LocationObject = Field(None, description="For `type: location`.")
+    contact: ContactObject = Field(
+        None, description="For `type: contact`: a name and one phone number."
+    )
+    reply_to: OptionalText = Field(
+        None,
+        description="Quote an earlier message: one of ours (its `id`) or any message by its "
+        "gateway id (`false_…` for a received one). Not for locations and contacts.",
+    )
     instance: OptionalText = Field(
         None, description="Instance slug; the default instance if absent."
     )
@@ -79,6 +165,14 @@ class NewMessage(Strict):
     )
 
 
+class MediaInfo(Schema):
+    id: UUID
+    sha256: str
+    size: int = Field(description="Bytes.")
+    mime_type: str = Field(description="Read from the file's bytes.")
+    filename: str
+
+
 class Attempt(Schema):
     number: int
     started_at: datetime | None
@@ -92,8 +186,14 @@ class Attempt(Schema):
 class Message(Schema):
     id: UUID
     instance: str
-    to: str = Field(description="E.164 digits, no `+`.")
-    text: str
+    to: str = Field(description="E.164 digits, no `+`; or a group id, or a LID.")
+    recipient_type: Literal["person", "group"] = Field(
+        "person", description="Present for a group (absent: a person)."
+    )
+    type: MessageKind = Field(
+        MessageKind.TEXT, description="Present for every type but text (absent: a text)."
+    )
+    text: str = Field(description="A text message's text; empty for other types.")
     status: MessageStatus
     priority: Priority
     attempts: int
@@ -112,6 +212,14 @@ class Message(Schema):
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Present when the message was given metadata."
     )
+    caption: str | None = Field(None, description="Images, videos and documents.")
+    filename: str | None = Field(None, description="Files.")
+    media: MediaInfo | None = Field(
+        None, description="Files: the stored file; null while a `media_url` is being fetched."
+    )
+    location: dict[str, Any] | None = Field(None, description="Locations.")
+    contact: dict[str, Any] | None = Field(None, description="Contact cards.")
+    reply_to: str | None = Field(None, description="What it quotes, as it was given.")
 
 
 class MessageDetail(Message):

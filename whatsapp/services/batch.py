@@ -17,10 +17,13 @@ from whatsapp import access
 from whatsapp.models import ApiKey, Instance, OutboundMessage
 from whatsapp.services import outbox
 from whatsapp.services.instances import InstanceNotFound, get_instance
+from whatsapp.services.media_store import Prepared
+from whatsapp.services.message_content import CONTENT_FIELDS
+from whatsapp.services.message_media import Attach
 from whatsapp.services.outbox import IdempotencyConflict, MessageValidationError, SendRequest
 
 MAX_BATCH = 1000
-# The fields of one message, the same for `send_text`, a REST message and a batch item.
+# The fields of one message, the same for the Python API, a REST message and a batch item.
 ITEM_FIELDS = (
     "to",
     "text",
@@ -30,6 +33,9 @@ ITEM_FIELDS = (
     "expires_at",
     "idempotency_key",
     "metadata",
+    "type",
+    "reply_to",
+    *sorted(CONTENT_FIELDS - {"text"}),
 )
 
 
@@ -59,10 +65,13 @@ class ItemResult:
         return "idempotency_conflict" if isinstance(self.error, IdempotencyConflict) else "invalid"
 
 
-def validate_item(item: object, instances: dict[object, Instance] | None = None) -> SendRequest:
+def validate_item(
+    item: object, instances: dict[object, Instance] | None = None, *, file: Prepared | None = None
+) -> SendRequest:
     """One item, as a mapping of ITEM_FIELDS; raises MessageValidationError.
 
     `instances` remembers the instances already looked up, so a batch asks once per slug.
+    `file` is a file the Python API read (bytes, a path, a file object).
     """
     if not isinstance(item, Mapping):
         raise MessageValidationError({"item": [_("Give each message as a JSON object.")]})
@@ -90,6 +99,8 @@ def validate_item(item: object, instances: dict[object, Instance] | None = None)
         expires_at=item.get("expires_at"),
         priority="normal" if item.get("priority") is None else item.get("priority"),
         metadata=item.get("metadata"),
+        content={key: item.get(key) for key in ("type", "reply_to", *CONTENT_FIELDS)},
+        file=file,
     )
 
 
@@ -185,6 +196,7 @@ def enqueue_many(
         stored = _stored(pairs, api_key)
         results: list[ItemResult | None] = []
         new: list[tuple[int, OutboundMessage]] = []
+        attach = Attach()
         for index, item in enumerate(checked):
             if isinstance(item, MessageValidationError):
                 results.append(ItemResult(index, error=item))
@@ -194,7 +206,11 @@ def enqueue_many(
             if item.idempotency_key and key in stored:
                 results.append(_replay(stored[key], fingerprint, index))
                 continue
-            row = outbox.new_row(item, fingerprint, enqueued_by, api_key)
+            try:
+                row = outbox.new_row(item, fingerprint, enqueued_by, attach, api_key)
+            except MessageValidationError as exc:
+                results.append(ItemResult(index, error=exc))
+                continue
             if item.idempotency_key:
                 stored[key] = row  # a repeat later in this batch replays this one
             new.append((index, row))

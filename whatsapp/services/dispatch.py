@@ -44,7 +44,7 @@ class DispatchResult:
 
 def due(now: datetime) -> Q:
     return (
-        Q(status=MessageStatus.QUEUED)
+        Q(status=MessageStatus.QUEUED, awaiting_media=False)
         & (Q(not_before__isnull=True) | Q(not_before__lte=now))
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
@@ -64,7 +64,10 @@ def instances_with_work() -> list[int]:
     """
     return list(
         OutboundMessage.objects.filter(
-            status=MessageStatus.QUEUED, instance__enabled=True, instance__connected=True
+            status=MessageStatus.QUEUED,
+            awaiting_media=False,
+            instance__enabled=True,
+            instance__connected=True,
         )
         .order_by()
         .values_list("instance_id", flat=True)
@@ -95,14 +98,16 @@ def _pick(instance: Instance, now: datetime, slots: int) -> list[uuid.UUID]:
             instance=instance, status__in=BUSY, recipient__in=recipients
         ).values_list("recipient", flat=True)
     )
-    # A message waiting for its retry keeps its place ahead of later ones to the same person.
+    # A message waiting for its retry, or for its file (a media_url being fetched), keeps its
+    # place ahead of later ones to the same person.
     waiting: dict[str, tuple[int, datetime]] = {}
-    for recipient, priority, created in OutboundMessage.objects.filter(
-        instance=instance,
-        status=MessageStatus.QUEUED,
-        next_attempt_at__gt=now,
-        recipient__in=recipients,
-    ).values_list("recipient", "priority", "created_at"):
+    for recipient, priority, created in (
+        OutboundMessage.objects.filter(
+            instance=instance, status=MessageStatus.QUEUED, recipient__in=recipients
+        )
+        .filter(Q(next_attempt_at__gt=now) | Q(awaiting_media=True))
+        .values_list("recipient", "priority", "created_at")
+    ):
         key = (priority, created)
         if recipient not in waiting or key < waiting[recipient]:
             waiting[recipient] = key

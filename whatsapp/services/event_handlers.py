@@ -12,7 +12,7 @@ from whatsapp.gateway import values
 from whatsapp.gateway.parse import wid_to_str
 from whatsapp.models import InboundMessage, Instance
 from whatsapp.models.instance import SessionStatus
-from whatsapp.services import receipts, session_state
+from whatsapp.services import inbound_media, receipts, session_state
 from whatsapp.services.session_state import Observed
 
 # Library states (contract §4.2) that mean the browser or the login is gone.
@@ -94,7 +94,7 @@ def store_inbound(instance: Instance, payload: dict[str, Any]) -> str:
         return "onmessage without id"
     kind = values.text(payload.get("type"), 30)
     sender = wid_to_str(payload.get("from")) or ""
-    _message, created = InboundMessage.objects.get_or_create(
+    message, created = InboundMessage.objects.get_or_create(
         instance=instance,
         gateway_id=gateway_id,
         defaults={
@@ -104,4 +104,6 @@ def store_inbound(instance: Instance, payload: dict[str, Any]) -> str:
             "sent_at": values.moment(payload.get("t")),
         },
     )
+    if created and inbound_media.note(message, payload) is not None:
+        return "inbound stored; its file is being downloaded"
     return "inbound stored" if created else "inbound duplicate"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from whatsapp.models import MessageAttempt, OutboundMessage
-from whatsapp.models.message import Priority
+from whatsapp.models import MediaFile, MessageAttempt, OutboundMessage
+from whatsapp.models.message import CAPTIONED_KINDS, MEDIA_KINDS, MessageKind, Priority
 
 PRIORITY_NAMES: dict[int, str] = {
     Priority.HIGH.value: "high",
@@ -31,13 +31,48 @@ def attempt_json(attempt: MessageAttempt) -> dict[str, Any]:
     }
 
 
+def media_json(media: MediaFile) -> dict[str, Any]:
+    """A stored file, as `POST /media` answers it and messages carry it."""
+    return {
+        "id": str(media.pk),
+        "sha256": media.sha256,
+        "size": media.size,
+        "mime_type": media.mime_type,
+        "filename": media.filename,
+    }
+
+
+def _content(message: OutboundMessage) -> dict[str, Any]:
+    """The fields of the message's type. A text to a person has none: its shape stays the one
+    clients written before other types existed know (`type` absent means text,
+    `recipient_type` absent a person)."""
+    data: dict[str, Any] = {}
+    kind = message.kind
+    if kind != MessageKind.TEXT:
+        data["type"] = kind
+    if message.recipient.endswith("@g.us"):
+        data["recipient_type"] = "group"
+    if kind in MEDIA_KINDS:
+        if kind in CAPTIONED_KINDS:
+            data["caption"] = message.body
+        data["filename"] = message.filename
+        data["media"] = media_json(message.media) if message.media else None
+    elif kind == MessageKind.LOCATION:
+        data["location"] = message.content
+    elif kind == MessageKind.CONTACT:
+        data["contact"] = message.content
+    if message.reply_to_id or message.quoted_id:
+        data["reply_to"] = str(message.reply_to_id) if message.reply_to_id else message.quoted_id
+    return data
+
+
 def message_json(message: OutboundMessage, *, attempts: bool = False) -> dict[str, Any]:
     """`attempts=True` adds `attempt_log` (the detail endpoint); it costs one more query."""
     data: dict[str, Any] = {
         "id": str(message.id),
         "instance": message.instance.slug,
         "to": message.recipient,
-        "text": message.body,
+        "text": message.body if message.kind == MessageKind.TEXT else "",
         "status": message.status,
         "priority": PRIORITY_NAMES.get(message.priority, str(message.priority)),
         "attempts": message.attempts,
@@ -57,6 +92,7 @@ def message_json(message: OutboundMessage, *, attempts: bool = False) -> dict[st
     if message.metadata:
         # Only when given: clients written before metadata existed see the shape they know.
         data["metadata"] = message.metadata
+    data.update(_content(message))
     if attempts:
         data["attempt_log"] = [attempt_json(a) for a in message.attempt_log.order_by("number")]
     return data

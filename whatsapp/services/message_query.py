@@ -112,10 +112,13 @@ def _filtered(
         queryset = queryset.filter(instance__slug=slug)
     recipient = _text("recipient", filters.get("recipient"), errors)
     if recipient:
-        try:
-            queryset = queryset.filter(recipient=normalize(recipient))
-        except InvalidPhone as exc:
-            errors["recipient"] = [str(exc)]
+        if "@" in recipient:  # a group's id or a LID, as stored
+            queryset = queryset.filter(recipient=recipient)
+        else:
+            try:
+                queryset = queryset.filter(recipient=normalize(recipient))
+            except InvalidPhone as exc:
+                errors["recipient"] = [str(exc)]
     for field, lookup in TIME_FILTERS:
         value = filters.get(field)
         if value is None:
@@ -147,7 +150,7 @@ def list_messages(
         name: [_("This filter is not known.")] for name in filters if name not in FILTERS
     }
     rows = within if within is not None else OutboundMessage.objects.all()
-    queryset = _filtered(rows.select_related("instance"), filters, errors)
+    queryset = _filtered(rows.select_related("instance", "media"), filters, errors)
     limit = _limit(filters.get("limit"), errors)
     if errors:
         raise MessageValidationError(errors)

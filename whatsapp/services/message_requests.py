@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,8 +24,10 @@ from django.utils.translation import gettext as _
 from whatsapp.gateway.values import has_unstorable
 from whatsapp.models import Instance
 from whatsapp.models.message import Priority
-from whatsapp.phones import InvalidPhone, normalize
+from whatsapp.services import message_content, message_fields
 from whatsapp.services.instances import InstanceNotFound, get_instance
+from whatsapp.services.media_store import Prepared
+from whatsapp.services.message_content import Content
 from whatsapp.services.message_metadata import validate_metadata
 
 # WhatsApp itself takes ~65k characters; 4096 (the Cloud API's limit) keeps messages readable and
@@ -68,6 +71,7 @@ class SendRequest:
     expires_at: datetime | None
     idempotency_key: str | None
     metadata: dict[str, Any] | None = None
+    content: Content = field(default_factory=Content)
 
     def fingerprint(self) -> str:
         """What makes two requests "the same" for an idempotency key."""
@@ -82,6 +86,7 @@ class SendRequest:
         if self.metadata:
             # Only when present, so fingerprints stored before metadata existed still match.
             canonical["metadata"] = self.metadata
+        canonical.update(self.content.canonical())
         raw = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(raw).hexdigest()
 
@@ -215,16 +220,22 @@ def validate(
     expires_at: object = None,
     priority: object = "normal",
     metadata: object = None,
+    content: Mapping[str, Any] | None = None,
+    file: Prepared | None = None,
 ) -> SendRequest:
-    """Check every field, then raise once with all the reasons; nothing is written."""
+    """Check every field, then raise once with all the reasons; nothing is written.
+
+    `content` holds the fields of the message's type (`type`, `caption`, `media_id`, `location`,
+    …, docs/messages.md); `file` a file the Python API read. Without them it is a text.
+    """
     errors: Errors = {}
-    recipient = ""
-    try:
-        recipient = normalize(to)
-    except InvalidPhone as exc:
-        errors["to"] = [str(exc)]
-    body = _check_text(text, errors)
-    resolved = _resolve_instance(instance, errors)
+    recipient = message_fields.recipient(to, errors)
+    instance_errors: Errors = {}
+    resolved = _resolve_instance(instance, instance_errors)
+    fields = {**(content or {}), "text": text}
+    checked = message_content.check(fields, resolved, errors, file=file, check_text=_check_text)
+    for name, reasons in instance_errors.items():
+        errors.setdefault(name, []).extend(reasons)
     not_before = _parse_time(send_after, "send_after", errors)
     expiry = _parse_time(expires_at, "expires_at", errors)
     if expiry is not None and expiry <= timezone.now():
@@ -239,12 +250,13 @@ def validate(
     return SendRequest(
         instance=resolved,
         recipient=recipient,
-        body=body,
+        body=checked.body,
         priority=level,
         not_before=not_before,
         expires_at=expiry,
         idempotency_key=key,
         metadata=stored_metadata,
+        content=checked,
     )
 
 

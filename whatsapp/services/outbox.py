@@ -7,6 +7,7 @@ point validates the same way and stores the same row (design: flow Enqueue).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,8 @@ from whatsapp.models.message import (
     MessageStatus,
 )
 from whatsapp.services import transitions
+from whatsapp.services.media_store import Prepared
+from whatsapp.services.message_media import Attach
 from whatsapp.services.message_requests import (
     MAX_KEY_LENGTH,
     MAX_TEXT_LENGTH,
@@ -101,10 +104,17 @@ def _replay(existing: OutboundMessage, fingerprint: str) -> OutboundMessage:
 
 
 def new_row(
-    request: SendRequest, fingerprint: str, enqueued_by: str, api_key: ApiKey | None = None
+    request: SendRequest,
+    fingerprint: str,
+    enqueued_by: str,
+    attach: Attach | None = None,
+    api_key: ApiKey | None = None,
 ) -> OutboundMessage:
-    """The unsaved row of a request (batches insert many at once)."""
-    return OutboundMessage(
+    """The unsaved row of a request (batches insert many at once), its file stored.
+
+    Raises MessageValidationError when the file it names has been pruned since it was checked.
+    """
+    row = OutboundMessage(
         api_key=api_key,
         instance=request.instance,
         recipient=request.recipient,
@@ -117,6 +127,8 @@ def new_row(
         metadata=request.metadata,
         enqueued_by=enqueued_by[:120],
     )
+    (attach or Attach()).apply(row, request.content)
+    return row
 
 
 def enqueue_request(
@@ -134,7 +146,7 @@ def enqueue_request(
     try:
         # A savepoint, so a lost race on the key leaves the caller's transaction usable.
         with transaction.atomic():
-            message = new_row(request, fingerprint, enqueued_by, api_key)
+            message = new_row(request, fingerprint, enqueued_by, api_key=api_key)
             message.save(force_insert=True)
     except IntegrityError:
         existing = _existing(request, api_key) if request.idempotency_key else None
@@ -155,9 +167,14 @@ def enqueue(
     expires_at: object = None,
     priority: object = "normal",
     metadata: object = None,
+    content: Mapping[str, Any] | None = None,
+    file: Prepared | None = None,
     enqueued_by: str = "",
 ) -> OutboundMessage:
-    """Validate and insert one message; raises MessageValidationError (or IdempotencyConflict)."""
+    """Validate and insert one message; raises MessageValidationError (or IdempotencyConflict).
+
+    `content` holds a type's fields (see `validate`); `file` a file already read.
+    """
     request = validate(
         to,
         text,
@@ -167,6 +184,8 @@ def enqueue(
         expires_at=expires_at,
         priority=priority,
         metadata=metadata,
+        content=content,
+        file=file,
     )
     message, _created = enqueue_request(request, enqueued_by=enqueued_by)
     return message
@@ -184,7 +203,7 @@ def get_message(
 ) -> OutboundMessage:
     """The message; `within` limits where it is looked for (what a caller may see)."""
     rows = within if within is not None else OutboundMessage.objects.all()
-    message = rows.select_related("instance").filter(pk=_uuid(message_id)).first()
+    message = rows.select_related("instance", "media").filter(pk=_uuid(message_id)).first()
     if message is None:
         raise MessageNotFound(_("There is no such message."))
     return message

@@ -1,8 +1,9 @@
 """Reconcile: find out whether a send whose answer was lost reached the gateway.
 
 Asked before any second send (design principle 4). The gateway's look-ups
-(docs/gateway-lookups.md) are searched for a message from us to the recipient with the same text,
-sent at or after the try started, and not already owned by another of our rows.
+(docs/gateway-lookups.md) are searched for a message from us to the recipient with the same
+content (the text; for a file its type and caption or file name; a location's coordinates; a
+contact's name), sent at or after the try started, and not already owned by another of our rows.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from whatsapp.gateway import GatewayClient, GatewayError, GatewayMessage, NotCon
 from whatsapp.gateway.values import moment
 from whatsapp.models import MessageAttempt, OutboundMessage
 from whatsapp.models.instance import SessionStatus
-from whatsapp.models.message import AttemptOutcome, MessageStatus
-from whatsapp.services import session_state, transitions
+from whatsapp.models.message import AttemptOutcome, MessageKind, MessageStatus
+from whatsapp.services import outgoing, session_state, transitions
 from whatsapp.services.gateway import send_client
 from whatsapp.services.send import MAX_ATTEMPTS, SEND_HARD_LIMIT, backoff
 from whatsapp.services.session_state import Observed
@@ -34,7 +35,9 @@ RETRY_LOOKUP_AFTER = 10.0
 RETRY_LOOKUP_AFTER_REVIEW = 60.0
 
 
-def lost_call_may_run(attempt: MessageAttempt | None, now: datetime) -> datetime | None:
+def lost_call_may_run(
+    attempt: MessageAttempt | None, now: datetime, hard_limit: timedelta = SEND_HARD_LIMIT
+) -> datetime | None:
     """For a try declared lost whose call could still be running: when to look again.
 
     A try is `lost` when its worker was found gone (no heartbeat) or its lease ran out. Before
@@ -44,7 +47,7 @@ def lost_call_may_run(attempt: MessageAttempt | None, now: datetime) -> datetime
     """
     if attempt is None or attempt.outcome != AttemptOutcome.LOST:
         return None
-    surely_over = attempt.started_at + SEND_HARD_LIMIT
+    surely_over = attempt.started_at + hard_limit
     if now >= surely_over:
         return None
     recheck = (attempt.finished_at or now) + timedelta(seconds=liveness.TTL_SECONDS + 1)
@@ -54,6 +57,45 @@ def lost_call_may_run(attempt: MessageAttempt | None, now: datetime) -> datetime
     if living is None or attempt.worker in living:
         return surely_over
     return None
+
+
+# WhatsApp's type of each of ours (companion contract §7.2).
+GATEWAY_TYPES: dict[str, set[str]] = {
+    MessageKind.TEXT: {"chat"},
+    MessageKind.IMAGE: {"image"},
+    MessageKind.VIDEO: {"video"},
+    MessageKind.AUDIO: {"audio", "ptt"},
+    MessageKind.VOICE: {"ptt", "audio"},
+    MessageKind.DOCUMENT: {"document"},
+    MessageKind.LOCATION: {"location"},
+    MessageKind.CONTACT: {"vcard"},
+}
+
+
+def _close(a: float | None, b: object) -> bool:
+    return a is not None and isinstance(b, int | float) and abs(a - float(b)) < 1e-5
+
+
+def same_content(found: GatewayMessage, message: OutboundMessage) -> bool:
+    """Whether a message in the chat is this one, as far as its content can tell."""
+    kind = message.kind
+    if kind == MessageKind.TEXT:
+        return found.body.strip() == message.body.strip()
+    if found.type and found.type not in GATEWAY_TYPES.get(kind, set()):
+        return False
+    data = message.content or {}
+    if kind == MessageKind.LOCATION:
+        return _close(found.latitude, data.get("latitude")) and _close(
+            found.longitude, data.get("longitude")
+        )
+    if kind == MessageKind.CONTACT:
+        return not found.contact_name or found.contact_name == data.get("name")
+    if message.body:
+        return found.caption.strip() == message.body.strip()
+    if kind == MessageKind.DOCUMENT and found.filename and message.filename:
+        return found.filename == message.filename
+    # Without a caption or a name, the type and the time are all there is to go by.
+    return bool(found.type)
 
 
 def find_sent(
@@ -67,7 +109,7 @@ def find_sent(
         m
         for m in client.recent_messages(message.recipient, count=LOOKBACK)
         if m.from_me
-        and m.body.strip() == message.body.strip()
+        and same_content(m, message)
         and (m.timestamp is None or m.timestamp >= int(since.timestamp()))
     ]
     if not history:
@@ -86,7 +128,7 @@ def find_sent(
 def reconcile(message_id: uuid.UUID) -> tuple[str, int | None]:
     """Returns (what happened, the instance id to ring when the message is queued again)."""
     message = (
-        OutboundMessage.objects.select_related("instance")
+        OutboundMessage.objects.select_related("instance", "media")
         .filter(pk=message_id, status=MessageStatus.UNKNOWN)
         .first()
     )
@@ -120,7 +162,8 @@ def reconcile(message_id: uuid.UUID) -> tuple[str, int | None]:
             last_error="",
         )
         return "found: sent", None
-    again = lost_call_may_run(attempt, now)
+    hard = timedelta(seconds=outgoing.budget_of(message).hard_limit)
+    again = lost_call_may_run(attempt, now, max(SEND_HARD_LIMIT, hard))
     if again is not None:
         unknown.update(next_attempt_at=again, updated_at=now)
         countdown = (again - now).total_seconds()

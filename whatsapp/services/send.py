@@ -31,7 +31,7 @@ from whatsapp.metrics import hooks
 from whatsapp.models import Instance, MessageAttempt, OutboundMessage
 from whatsapp.models.instance import SessionStatus
 from whatsapp.models.message import AttemptOutcome, MessageStatus
-from whatsapp.services import pacing, session_state, transitions
+from whatsapp.services import outgoing, pacing, session_state, transitions
 from whatsapp.services.gateway import send_client
 from whatsapp.services.session_state import Observed
 
@@ -72,12 +72,10 @@ class Claimed:
     attempt: MessageAttempt
     token: uuid.UUID
     started: float = 0.0
-    # When the gateway call returned or failed: the try's end, and where the next gap starts.
-    ended_at: datetime | None = None
 
     def finish(self, outcome: str, error: str = "", http_status: int | None = None) -> None:
         attempt = self.attempt
-        attempt.finished_at = self.ended_at or timezone.now()
+        attempt.finished_at = timezone.now()
         attempt.outcome = outcome
         attempt.http_status = http_status
         attempt.duration_ms = int((time.monotonic() - self.started) * 1000)
@@ -104,7 +102,7 @@ def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | N
     worker = liveness.start()
     with transaction.atomic():
         message = (
-            OutboundMessage.objects.select_related("instance")
+            OutboundMessage.objects.select_related("instance", "media", "reply_to")
             .filter(pk=message_id, status=MessageStatus.DISPATCHED, dispatch_token=token)
             .first()
         )
@@ -124,7 +122,8 @@ def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | N
             frm=MessageStatus.DISPATCHED,
             to=MessageStatus.SENDING,
             token=token,
-            lease_expires_at=now + SEND_LEASE,
+            # A large file's send may run longer than a text's (services/outgoing.py).
+            lease_expires_at=now + max(SEND_LEASE, outgoing.budget_of(message).lease),
         ):
             return None
         attempt = MessageAttempt.objects.create(
@@ -253,8 +252,46 @@ def _on_gateway_error(claimed: Claimed, exc: GatewayError, outcome: SendOutcome)
         outcome.reconcile_in = delay
 
 
+def _wait_for_quote(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
+    """Back to the queue, untried, until the message this replies to is sent."""
+    moved = transitions.move(
+        message_id,
+        frm=MessageStatus.DISPATCHED,
+        to=MessageStatus.QUEUED,
+        token=token,
+        dispatch_token=None,
+        lease_expires_at=None,
+        next_attempt_at=timezone.now() + timedelta(seconds=outgoing.REPLY_WAIT_SECONDS),
+        last_error=_("Waiting until the message it replies to is sent."),
+    )
+    if not moved:
+        return None
+    instance_id = OutboundMessage.objects.values_list("instance_id", flat=True).get(pk=message_id)
+    return SendOutcome(MessageStatus.QUEUED, instance_id, paced=False)
+
+
+def _on_failure(claimed: Claimed, exc: Exception, outcome: SendOutcome) -> None:
+    if isinstance(exc, GatewayError):
+        _on_gateway_error(claimed, exc, outcome)
+    elif isinstance(exc, outgoing.Unsendable):
+        claimed.finish(AttemptOutcome.REJECTED, str(exc))
+        outcome.status = _fail(claimed, str(exc))
+    elif isinstance(exc, SecretUnreadable):
+        reason = _("The gateway secret cannot be decrypted; enter it again in the settings.")
+        claimed.finish(AttemptOutcome.NOT_CONNECTED, reason)
+        outcome.status = _wait_for_session(claimed, reason, SECRET_UNREADABLE_DELAY)
+    else:  # e.g. the soft time limit mid-request: it may have gone out
+        claimed.finish(AttemptOutcome.UNKNOWN, type(exc).__name__)
+        outcome.status = _mark_unknown(
+            claimed, _("The send was interrupted."), RECONCILE_DELAY_AFTER_TIMEOUT
+        )
+        outcome.reconcile_in = RECONCILE_DELAY_AFTER_TIMEOUT
+
+
 def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
     """Claim, call the gateway once, record the outcome. None when the claim failed."""
+    if outgoing.dispatched_waiting_for_quote(message_id, token):
+        return _wait_for_quote(message_id, token)
     claimed = claim(message_id, token, timezone.now())
     if claimed is None:
         return None
@@ -262,41 +299,28 @@ def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
     instance = message.instance
     outcome = SendOutcome(MessageStatus.SENDING, instance.pk, paced=pacing.is_paced(instance))
     claimed.started = time.monotonic()
+    sent: SentMessage | None = None
+    failure: Exception | None = None
     try:
-        try:
-            sent = send_client(instance).send_text(message.recipient, message.body)
-        finally:
-            claimed.ended_at = timezone.now()
-            if outcome.paced:
-                _hold_next_send(instance, claimed.ended_at)
-    except GatewayError as exc:
-        _on_gateway_error(claimed, exc, outcome)
-    except SecretUnreadable:
-        reason = _("The gateway secret cannot be decrypted; enter it again in the settings.")
-        claimed.finish(AttemptOutcome.NOT_CONNECTED, reason)
-        outcome.status = _wait_for_session(claimed, reason, SECRET_UNREADABLE_DELAY)
-    except Exception as exc:  # e.g. the soft time limit mid-request: it may have gone out
-        logger.exception("Unexpected error while sending message %s", message.pk)
-        claimed.finish(AttemptOutcome.UNKNOWN, type(exc).__name__)
-        outcome.status = _mark_unknown(
-            claimed, _("The send was interrupted."), RECONCILE_DELAY_AFTER_TIMEOUT
-        )
-        outcome.reconcile_in = RECONCILE_DELAY_AFTER_TIMEOUT
-    else:
-        with outcome_transaction():
+        sent = outgoing.deliver(send_client(instance), message, outgoing.budget_of(message))
+    except Exception as exc:
+        if not isinstance(exc, GatewayError | outgoing.Unsendable | SecretUnreadable):
+            logger.exception("Unexpected error while sending message %s", message.pk)
+        failure = exc
+    # The outcome and the next gap commit together: a dispatcher that sees this send finished
+    # also sees when the next may start. Set after the commit, a send that outlasted the gap
+    # (a large file's, a slow gateway's) let another start at once, in the moment between.
+    with outcome_transaction() if failure is None else transaction.atomic():
+        if sent is not None:
             claimed.finish(AttemptOutcome.SENT, http_status=201)
             record_sent(message.pk, sent, timezone.now())
-        outcome.status = MessageStatus.SENT
+            outcome.status = MessageStatus.SENT
+        else:
+            assert failure is not None
+            _on_failure(claimed, failure, outcome)
+        if outcome.paced:
+            # The gap runs from the end of this send, so two sends are never closer than it.
+            Instance.objects.filter(pk=instance.pk).update(
+                next_send_at=timezone.now() + timedelta(seconds=pacing.next_gap(instance))
+            )
     return outcome
-
-
-def _hold_next_send(instance: Instance, ended_at: datetime) -> None:
-    """The gap runs from the end of this send, so two sends are never closer than the gap.
-
-    Written before the outcome: until the outcome commits, this send holds the number's one
-    in-flight slot, so a dispatcher that finds the slot free also finds the next gap. Written
-    after, a dispatcher in another process could start the next send in between.
-    """
-    Instance.objects.filter(pk=instance.pk).update(
-        next_send_at=ended_at + timedelta(seconds=pacing.next_gap(instance))
-    )

@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 # The arrows a message may follow. Receipts only move forward (sent < delivered < read); a
 # message goes back to `queued` only when a retry is proven safe or a person asks for it.
 ALLOWED: dict[str, frozenset[str]] = {
-    S.QUEUED: frozenset({S.DISPATCHED, S.EXPIRED, S.CANCELLED}),
+    # queued → failed: the file it waited for (a media_url) could not be fetched.
+    S.QUEUED: frozenset({S.DISPATCHED, S.EXPIRED, S.CANCELLED, S.FAILED}),
     S.DISPATCHED: frozenset({S.SENDING, S.QUEUED, S.CANCELLED, S.EXPIRED}),
     S.SENDING: frozenset({S.SENT, S.DELIVERED, S.READ, S.QUEUED, S.FAILED, S.UNKNOWN}),
     S.UNKNOWN: frozenset({S.SENT, S.DELIVERED, S.READ, S.QUEUED, S.FAILED}),

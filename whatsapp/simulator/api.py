@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import chat
+from . import chat, rich
 from .chat import DISCONNECTED
 from .messages import user_part
 from .state import Simulator
@@ -144,6 +144,22 @@ def send_message(sim: Simulator, req: Request) -> Response:
         return denied
     status, body = chat.send_text(sim, req.session, req.json_body())
     return json_response(status, body)
+
+
+def _rich(handler: Callable[..., tuple[int, Any]], files: bool = False) -> Handler:
+    """A rich route behind the connected gate (companion contract §2, §3.2)."""
+
+    def route(sim: Simulator, req: Request) -> Response:
+        denied = _gate(sim, req)
+        if denied:
+            return denied
+        if files:
+            status, body = handler(sim, req.session, req.json_body(), req.files)
+        else:
+            status, body = handler(sim, req.session, req.json_body())
+        return json_response(status, body)
+
+    return route
 
 
 def _wid(digits: str) -> dict[str, Any]:
@@ -311,6 +327,14 @@ SESSION_ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "send-message"): send_message,
     ("GET", "host-device"): host_device,
     ("GET", "get-phone-number"): get_phone_number,
+    ("POST", "send-file-base64"): _rich(rich.send_file, files=True),
+    ("POST", "send-file"): _rich(rich.send_file, files=True),
+    ("POST", "send-image"): _rich(rich.send_file, files=True),
+    ("POST", "send-voice-base64"): _rich(rich.send_voice_base64),
+    ("POST", "send-location"): _rich(rich.send_location),
+    ("POST", "contact-vcard"): _rich(rich.contact_vcard),
+    ("POST", "send-reply"): _rich(rich.send_reply),
+    ("POST", "download-media"): _rich(rich.download_media),
 }
 # (method, action) -> handler, for /api/{session}/{action}/{param}
 PARAM_ROUTES: dict[tuple[str, str], Handler] = {

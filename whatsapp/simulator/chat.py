@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from .messages import ack_payload, contact_to_array, incoming_message, sent_message, user_part
 from .state import Simulator
+
+
+@dataclass(frozen=True)
+class InboundFile:
+    data: bytes
+    mimetype: str
+    kind: str = "image"
+    filename: str = ""
+    caption: str = ""
+
 
 DISCONNECTED = {
     "response": None,
@@ -44,12 +55,12 @@ def send_text(sim: Simulator, name: str, body: dict[str, Any]) -> tuple[int, Any
         msg = sent_message(own, chat_id, text, now)
         # Recorded before any drop fault is applied: the ledger is what WhatsApp accepted.
         sim.messages.add(name, msg)
-        _schedule_acks(sim, name, msg["id"])
+        schedule_acks(sim, name, msg["id"])
         sent.append(msg)
     return 201, {"status": "success", "response": sent, "mapper": "return"}
 
 
-def _schedule_acks(sim: Simulator, name: str, msg_id: str) -> None:
+def schedule_acks(sim: Simulator, name: str, msg_id: str) -> None:
     with sim.lock:
         delivered, read = sim.settings.delivered_after, sim.settings.read_after
     if delivered is not None:
@@ -70,14 +81,34 @@ def fire_ack(sim: Simulator, name: str, msg_id: str, ack: int) -> bool:
         return True
 
 
-def receive(sim: Simulator, name: str, phone: str, body: str) -> dict[str, Any] | None:
-    """A contact writes to the session: stored in the chat and sent as `onmessage`."""
+def receive(
+    sim: Simulator, name: str, phone: str, body: str, media: InboundFile | None = None
+) -> dict[str, Any] | None:
+    """A contact writes to the session: stored in the chat and sent as `onmessage`.
+
+    With `media`, the message describes a file as WhatsApp Web does (type, mimetype, size,
+    caption, filename); its bytes stay here for download-media, as with `autoDownload` off.
+    """
     digits = "".join(ch for ch in phone if ch.isdigit())
     with sim.lock:
         if not sim.is_connected(name) or not digits:
             return None
         msg = incoming_message(sim.own_of(name), digits, body, int(time.time()))
-        sim.messages.add(name, msg)
+        file = None
+        if media is not None:
+            msg.update(
+                type=media.kind,
+                isMedia=True,
+                mimetype=media.mimetype,
+                size=len(media.data),
+                caption=media.caption,
+                filename=media.filename,
+                # A thumbnail in the real payload; nothing a receiver should keep as text.
+                body="",
+                content="",
+            )
+            file = (media.data, media.mimetype)
+        sim.messages.add(name, msg, file=file)
         sim.webhooks.send(sim.webhook_of(name), "onmessage", name, msg)
         return msg
 

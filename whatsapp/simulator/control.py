@@ -5,6 +5,8 @@ The real server has none of these paths. No auth: the simulator is for loopback 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from typing import Any
 
@@ -104,7 +106,7 @@ def dispatch(sim: Simulator, req: Request, refuse: RefuseFn) -> Response | None:
             seed = body.get("seed")
             sim.reset(None if seed is None else int(seed))
             return json_response(200, {"reset": True, "seed": seed})
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, binascii.Error) as exc:
         return _error(400, str(exc))
     return None
 
@@ -119,7 +121,9 @@ def _session_action(
     elif action == "unlink":
         problem = sim.unlink(name)
     elif action == "incoming":
-        msg = chat.receive(sim, name, str(body.get("phone", "")), str(body.get("body", "")))
+        msg = chat.receive(
+            sim, name, str(body.get("phone", "")), str(body.get("body", "")), _inbound_file(body)
+        )
         if msg is None:
             return _error(409, f"session {name!r} is not connected or phone is empty")
         return json_response(200, {"message": msg})
@@ -132,6 +136,20 @@ def _session_action(
         return _error(409, problem)
     return json_response(
         200, {"session": next((s for s in sim.session_list() if s["name"] == name), None)}
+    )
+
+
+def _inbound_file(body: dict[str, Any]) -> chat.InboundFile | None:
+    """`media_base64` (+ `mimetype`, `type`, `filename`, `caption`): an inbound file."""
+    raw = body.get("media_base64")
+    if not raw:
+        return None
+    return chat.InboundFile(
+        data=base64.b64decode(str(raw), validate=True),
+        mimetype=str(body.get("mimetype") or "application/octet-stream"),
+        kind=str(body.get("type") or "image"),
+        filename=str(body.get("filename") or ""),
+        caption=str(body.get("caption") or ""),
     )
 
 

@@ -40,9 +40,26 @@ ERROR_BODIES: dict[str, Any] = {
         "error": {},
     },
 }
+# The send routes of messageController share send-message's failure body (companion §1.7).
+for _route in (
+    "send-file-base64",
+    "send-file",
+    "send-image",
+    "send-voice-base64",
+    "send-location",
+    "send-reply",
+):
+    ERROR_BODIES[_route] = ERROR_BODIES["send-message"]
+ERROR_BODIES["contact-vcard"] = {
+    "status": "error",
+    "message": "Error on send contact vcard",
+    "error": {},
+}
+ERROR_BODIES["download-media"] = {"status": "error", "message": "Decrypt file error", "error": {}}
 GENERIC_ERROR_BODY = {"status": "error", "message": "Internal server error", "error": {}}
-# Handlers whose failure status is not 500 (deviceController.ts: returnError, getMessages).
-ERROR_STATUSES = {"message-by-id": 400, "get-messages": 401}
+# Handlers whose failure status is not 500 (deviceController.ts: returnError, getMessages;
+# sessionController.downloadMediaByMessage).
+ERROR_STATUSES = {"message-by-id": 400, "get-messages": 401, "download-media": 400}
 
 
 def error_body(route: str) -> Any:
@@ -61,6 +78,9 @@ class Fault:
     # None: the status the route's real handler fails with (500 for most).
     error_status: int | None = None
     drop_rate: float = 0.0
+    # The send happens, and the answer's list holds null instead of the message: what a page
+    # value that serialises to undefined gives (companion contract §1.8).
+    null_rate: float = 0.0
     stay_initializing: bool = False
 
     @classmethod
@@ -71,11 +91,12 @@ class Fault:
         fault.hang = float(fault.hang)
         fault.error_rate = float(fault.error_rate)
         fault.drop_rate = float(fault.drop_rate)
+        fault.null_rate = float(fault.null_rate)
         if fault.error_status is not None:
             fault.error_status = int(fault.error_status)
         fault.stay_initializing = bool(fault.stay_initializing)
-        if not (0 <= fault.error_rate <= 1 and 0 <= fault.drop_rate <= 1):
-            raise ValueError("error_rate and drop_rate must be between 0 and 1")
+        if not all(0 <= rate <= 1 for rate in (fault.error_rate, fault.drop_rate, fault.null_rate)):
+            raise ValueError("error_rate, drop_rate and null_rate must be between 0 and 1")
         if fault.latency < 0 or fault.hang < 0:
             raise ValueError("latency and hang must not be negative")
         if fault.error_status is not None and not 100 <= fault.error_status <= 599:

@@ -6,6 +6,8 @@ import json
 import logging
 import socket
 from collections.abc import Callable
+from email.message import Message
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 OPEN, SECRET, TOKEN = "open", "secret", "token"
+# Routes with multer in front (§1.1); a form sent elsewhere is not parsed at all.
+UPLOAD_ROUTES = ("send-file", "send-image", "send-sticker")
 Route = tuple[str, Callable[[Simulator, Request], Response], str]
 
 
@@ -100,9 +104,35 @@ def handle_api(sim: Simulator, req: Request) -> Response:
             )
             return json_response(error_status(route, fault), body)
     response = handler(sim, req)
+    if any(sim.faults.roll(fault.null_rate) for fault in faults):
+        body = response.body
+        if isinstance(body, dict) and isinstance(body.get("response"), list):
+            response.body = {**body, "response": [None] * len(body["response"])}
     if any(sim.faults.roll(fault.drop_rate) for fault in faults):
         response.drop = True
     return response
+
+
+def _parse_form(raw: bytes, content_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """multer on the upload routes: text fields as strings, files by field name."""
+    message = BytesParser().parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + raw
+    )
+    fields: dict[str, Any] = {}
+    files: dict[str, Any] = {}
+    parts = message.get_payload() if message.is_multipart() else []
+    for part in parts if isinstance(parts, list) else []:
+        if not isinstance(part, Message):
+            continue
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            continue
+        if part.get_filename() is not None:
+            files[name] = (part.get_filename(), part.get_content_type(), payload)
+        else:
+            fields[name] = payload.decode("utf-8", "replace")
+    return fields, files
 
 
 def _parse_body(raw: bytes, content_type: str) -> tuple[Any, bool]:
@@ -183,6 +213,10 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length > 0 else b""
         content_type = self.headers.get("Content-Type", "")
         body, ok = _parse_body(raw, content_type)
+        files: dict[str, Any] = {}
+        multipart = content_type.split(";")[0].strip().lower() == "multipart/form-data"
+        if multipart and segments[2:3] and segments[2] in UPLOAD_ROUTES:
+            body, files = _parse_form(raw, content_type)
         req = Request(
             method=self.command,
             path=parsed.path,
@@ -192,6 +226,7 @@ class Handler(BaseHTTPRequestHandler):
             body=body,
             content_type=content_type,
             connection=self.connection,
+            files=files,
         )
         if not ok:
             response = Response(status=400, raw=b"Bad Request", content_type=HTML_TYPE)

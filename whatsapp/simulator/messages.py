@@ -155,22 +155,50 @@ class MessageStore:
         self._by_id: dict[tuple[str, str], dict[str, Any]] = {}
         self._chats: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._ledger: list[dict[str, Any]] = []
+        # The bytes of media messages, for download-media: (session, id) -> (bytes, mimetype).
+        self._files: dict[tuple[str, str], tuple[bytes, str]] = {}
 
-    def add(self, session: str, msg: dict[str, Any]) -> None:
+    def add(
+        self,
+        session: str,
+        msg: dict[str, Any],
+        *,
+        route: str = "send-message",
+        file: tuple[bytes, str] | None = None,
+    ) -> None:
+        """Keep a message; ours also go to the ledger with what the route was given."""
         with self._lock:
             self._by_id[(session, msg["id"])] = msg
             self._chats.setdefault((session, msg["chatId"]), []).append(msg)
+            if file is not None:
+                self._files[(session, msg["id"])] = file
             if msg["fromMe"]:
+                data = file[0] if file else None
                 self._ledger.append(
                     {
                         "id": msg["id"],
                         "session": session,
                         "phone": user_part(msg["to"]),
                         "to": msg["to"],
-                        "body": msg["body"],
+                        "body": msg["body"] if not data else "",
                         "t": time.time(),
+                        "route": route,
+                        "type": msg["type"],
+                        "is_group": msg["to"].endswith("@g.us"),
+                        "caption": msg.get("caption", ""),
+                        "filename": msg.get("filename", ""),
+                        "mimetype": msg.get("mimetype", ""),
+                        "size": len(data) if data is not None else None,
+                        "sha256": hashlib.sha256(data).hexdigest() if data is not None else None,
+                        "quoted": msg.get("quotedMsgId", ""),
+                        "lat": msg.get("lat"),
+                        "lng": msg.get("lng"),
                     }
                 )
+
+    def file(self, session: str, msg_id: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            return self._files.get((session, msg_id))
 
     def get(self, session: str, msg_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -203,7 +231,7 @@ class MessageStore:
                 dict(entry)
                 for entry in self._ledger
                 if (digits is None or entry["phone"] == digits)
-                and (message is None or message in entry["body"])
+                and (message is None or message in entry["body"] or message in entry["caption"])
             ]
 
     def clear(self) -> None:
@@ -211,3 +239,4 @@ class MessageStore:
             self._by_id.clear()
             self._chats.clear()
             self._ledger.clear()
+            self._files.clear()

@@ -75,8 +75,10 @@ class SimulatorHandle:
     def unlink(self, session: str) -> dict[str, Any]:
         return self._call("POST", self._session_path(session, "unlink"), {})
 
-    def incoming(self, session: str, phone: str, body: str) -> dict[str, Any]:
-        payload = {"phone": phone, "body": body}
+    def incoming(self, session: str, phone: str, body: str = "", **media: Any) -> dict[str, Any]:
+        """A contact writes; with `media_base64` (and `mimetype`, `type`, `filename`,
+        `caption`) it sends a file, downloadable with download-media."""
+        payload = {"phone": phone, "body": body, **media}
         result = self._call("POST", self._session_path(session, "incoming"), payload)
         return result["message"]
 

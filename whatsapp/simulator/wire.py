@@ -28,6 +28,8 @@ class Request:
     session_key: str | None = None
     # The socket this request came on; the refuse control call must not cut its own answer.
     connection: Any = None
+    # Multipart uploads by field: (file name, Content-Type, bytes).
+    files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)
 
     def json_body(self) -> dict[str, Any]:
         return self.body if isinstance(self.body, dict) else {}

@@ -11,17 +11,21 @@ from django.core.cache import cache
 
 from whatsapp import doorbell
 from whatsapp.conf import conf
-from whatsapp.services import dispatch, reconcile, send
+from whatsapp.services import dispatch, outgoing, reconcile, send
 
 logger = logging.getLogger(__name__)
 
 
 def publish_sends(ids: list[uuid.UUID], token: uuid.UUID) -> None:
+    # A file's send may take longer than its queue's time limits allow a text's.
+    budgets = outgoing.limits_of(ids)
     for message_id in ids:
+        budget = budgets.get(message_id)
         doorbell.publish(
             doorbell.SEND,
             (str(message_id), str(token)),
             task_id=dispatch.send_task_id(message_id, token),
+            time_limits=budget.time_limits() if budget else None,
         )
 
 

@@ -47,6 +47,12 @@ def icon(name: str, css: str = "icon") -> str:
 
 
 @register.filter
+def recipient_label(recipient: str) -> str:
+    """A phone number with its +; a group's or a LID's id as it is."""
+    return recipient if "@" in recipient else f"+{recipient}"
+
+
+@register.filter
 def session_tone(status: str) -> str:
     return SESSION_TONES.get(status, "warn")
 

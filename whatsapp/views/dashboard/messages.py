@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -20,13 +21,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from whatsapp import access, audit
+from whatsapp import access, audit, uploads
 from whatsapp.models import OutboundMessage
 from whatsapp.models.message import CANCELLABLE_STATUSES, REQUEUEABLE_STATUSES, MessageStatus
 from whatsapp.services import outbox
 from whatsapp.services.instances import InstanceNotFound, get_instance
+from whatsapp.services.media_store import Prepared
 from whatsapp.services.message_json import message_json
 from whatsapp.views.dashboard.common import can_operate, page, page_context, reader_zone
 from whatsapp.views.dashboard.review import review_context
@@ -51,7 +54,7 @@ def visible(request: HttpRequest) -> QuerySet[OutboundMessage]:
 
 
 def filtered(request: HttpRequest, params: dict[str, str]) -> QuerySet[OutboundMessage]:
-    queryset = visible(request).select_related("instance").prefetch_related("attempt_log")
+    queryset = visible(request).select_related("instance", "media").prefetch_related("attempt_log")
     if params.get("status") in MessageStatus.values:
         queryset = queryset.filter(status=params["status"])
     if params.get("instance"):
@@ -160,29 +163,87 @@ def requeue_view(request: HttpRequest, message_id: UUID) -> HttpResponse:
     )
 
 
-# The send-test body speaks the previous system's field names; the queue speaks the API's.
-FIELD_NAMES = {"to": "phone", "text": "message"}
+# The send-test body speaks the previous system's field names and the form's; the queue speaks
+# the API's.
+FIELD_NAMES = {
+    "to": "phone",
+    "text": "message",
+    "caption": "message",
+    "location.latitude": "latitude",
+    "location.longitude": "longitude",
+    "location.name": "place",
+    "location": "latitude",
+}
 
 
+def _number(value: object) -> object:
+    """A form's coordinate as a number when it reads as one; as it came otherwise (refused)."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip().replace(",", "."))
+        except ValueError:
+            return value
+        return number if math.isfinite(number) else value
+    return value
+
+
+def _test_content(
+    body: dict[str, Any], file: Prepared | None
+) -> tuple[object, dict[str, Any] | None]:
+    """(text, content) of the test message: a text, an attachment or a location."""
+    kind = body.get("type") or "text"
+    if kind == "file" or file is not None:
+        return None, {"caption": body.get("message")}
+    if kind == "location":
+        place = {
+            "latitude": _number(body.get("latitude")),
+            "longitude": _number(body.get("longitude")),
+        }
+        if body.get("place"):
+            place["name"] = body.get("place")
+        return None, {"location": place}
+    return body.get("message"), None
+
+
+@csrf_exempt  # checked below, once the upload handler is in place (uploads.expect)
 @never_cache
 @require_POST
 @staff_required(OPERATE)
-def send_test(request: HttpRequest, slug: str | None = None) -> JsonResponse:
+def send_test(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    handler = uploads.expect(request) if request.content_type == "multipart/form-data" else None
+    return _send_test(request, slug, handler)
+
+
+@csrf_protect
+def _send_test(
+    request: HttpRequest, slug: str | None, handler: uploads.CappedUpload | None
+) -> JsonResponse:
     try:
         instance = get_instance(slug)
     except InstanceNotFound as exc:
         return error(str(exc), "instance_not_found", 404)
     if not access.may_use(request.user, instance):
         return error(_("There is no such WhatsApp instance."), "instance_not_found", 404)
+    file = None
     try:
+        if handler is not None:
+            file = uploads.receive(request, "file", required=False, handler=handler)
         body = read_body(request)
+    except uploads.UploadProblem as exc:
+        return error(exc.reason, "invalid", 422, errors={exc.field: [exc.reason]})
     except ValueError as exc:
         return error(str(exc), "bad_request", 400)
+    if body.get("type") == "file" and file is None:
+        reason = _("Choose the file to send.")
+        return error(reason, "invalid", 422, errors={"file": [reason]})
+    text, content = _test_content(body, file)
     try:
         message = outbox.enqueue(
             instance,
             body.get("phone"),
-            body.get("message"),
+            text,
+            content=content,
+            file=file,
             enqueued_by=request.user.get_username(),
         )
     except outbox.MessageValidationError as exc:
@@ -203,7 +264,7 @@ def send_test(request: HttpRequest, slug: str | None = None) -> JsonResponse:
 @require_GET
 @staff_required(VIEW)
 def message_status(request: HttpRequest, message_id: UUID) -> JsonResponse:
-    message = visible(request).select_related("instance").filter(pk=message_id).first()
+    message = visible(request).select_related("instance", "media").filter(pk=message_id).first()
     if message is None:
         return error(_("There is no such message."), "message_not_found", 404)
     return JsonResponse({"success": True, "message": message_json(message, attempts=True)})

@@ -35,8 +35,12 @@ export async function api(url, { method = "GET", body } = {}) {
   const init = { method, headers, credentials: "same-origin", cache: "no-store" };
   if (method !== "GET") {
     headers["X-CSRFToken"] = csrfToken();
-    headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body ?? {});
+    if (body instanceof FormData) {
+      init.body = body; // multipart, with its boundary set by the browser
+    } else {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body ?? {});
+    }
   }
   let response;
   try {

@@ -34,6 +34,23 @@ export class TestMessage {
       event.preventDefault();
       this.send();
     });
+    for (const radio of this.form.querySelectorAll("[data-test-type]")) {
+      radio.addEventListener("change", () => this.showFields());
+    }
+    this.showFields();
+  }
+
+  // A text, an attachment or a location: only the fields of the chosen one show.
+  chosenType() {
+    const checked = this.form.querySelector("[data-test-type]:checked");
+    return checked ? checked.value : "text";
+  }
+
+  showFields() {
+    const type = this.chosenType();
+    for (const part of this.form.querySelectorAll("[data-test-for]")) {
+      part.hidden = !part.dataset.testFor.split(" ").includes(type);
+    }
   }
 
   isBusy() {
@@ -55,7 +72,11 @@ export class TestMessage {
   }
 
   async send() {
-    const data = Object.fromEntries(new FormData(this.form));
+    // An attachment goes as a multipart form; anything else as JSON.
+    const form = new FormData(this.form);
+    const type = this.chosenType();
+    if (type !== "file") form.delete("file");
+    const data = type === "file" ? form : Object.fromEntries(form);
     const button = this.form.querySelector('[type="submit"]');
     this.fieldErrors({});
     this.showError("");

@@ -93,6 +93,30 @@ def test_a_download_streams_the_file_to_a_key_holder_only(api_client):
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 
 
+def test_a_scoped_key_downloads_only_files_of_what_it_may_read(api_client, make_instance):
+    from whatsapp import api
+    from whatsapp.models import ApiKey
+
+    mine, other = make_instance("mine"), make_instance("other", default=False)
+    media_id = upload(api_client, PDF).json()["id"]
+    _row, limited = ApiKey.create("limited", scopes=["send", "read"], instances=[mine])
+    limited_client = Client(HTTP_AUTHORIZATION=f"Bearer {limited}")
+    # Not yet used by anything it may read: no such file, as for an id that does not exist.
+    assert limited_client.get(f"/api/v1/media/{media_id}").status_code == 404
+    api.send_media("+5521987000001", PDF, instance=other)
+    assert limited_client.get(f"/api/v1/media/{media_id}").status_code == 404
+    sent = limited_client.post(
+        "/api/v1/messages",
+        {"to": "+5521987000002", "type": "document", "media_id": media_id, "instance": "mine"},
+        content_type="application/json",
+    )
+    assert sent.status_code == 201, sent.content
+    assert limited_client.get(f"/api/v1/media/{media_id}").status_code == 200
+    no_read = ApiKey.create("send only", scopes=["send"])[1]
+    forbidden = Client(HTTP_AUTHORIZATION=f"Bearer {no_read}").get(f"/api/v1/media/{media_id}")
+    assert forbidden.status_code == 403 and "read" in forbidden.json()["message"]
+
+
 def test_a_host_without_the_media_storage_alias_is_warned(settings):
     from whatsapp.checks import check_media_storage
 

@@ -136,6 +136,7 @@ def host(tmp_path_factory):
                 "env": env,
                 "web": web,
                 "worker": worker,
+                "beat": beat,
             }
         finally:
             beat.stop()
@@ -164,9 +165,11 @@ def _poll(host, path: str, done, timeout: float = 60):
         seen["body"] = _api(host, "GET", path).json()
         return bool(done(seen["body"]))
 
-    assert wait_until(check, timeout=timeout, interval=0.3), (
-        str(seen.get("body"))[:800], host["worker"].output()[-4000:], host["web"].output()[-2000:]
-    )  # fmt: skip
+    if not wait_until(check, timeout=timeout, interval=0.3):
+        pytest.fail(
+            f"{path} never got there: {seen.get('body')}\n--- worker\n"
+            f"{host['worker'].output()[-6000:]}\n--- beat\n{host['beat'].output()[-2000:]}"
+        )
     return seen["body"]
 
 

@@ -223,6 +223,7 @@ def test_close_session_when_connected_keeps_the_login(sim, api, receiver):
     receiver.events.clear()
     api.post("start-session", {"webhook": receiver.url})
     sim.wait_for_status("demo", "CONNECTED")
+    receiver.wait_for("status-find", status="inChat")  # posted a moment after the status moves
 
     assert receiver.names() == ["status-find:isLogged", "status-find:inChat"]
     assert sim.session("demo")["qr_version"] == 0

@@ -142,7 +142,7 @@ def test_a_failing_event_is_retried_with_backoff_then_set_aside(make_instance, r
 def test_a_failed_event_applies_on_retry_once_the_cause_is_gone(make_instance, rung, monkeypatch):
     instance = make_instance()
     event = stored(instance, **inbound(4))
-    monkeypatch.setattr(event_handlers, "store_inbound", lambda *a: 1 / 0)
+    monkeypatch.setattr(event_handlers.inbound, "store", lambda *a: 1 / 0)
     webhooks.apply(event.pk)
     monkeypatch.undo()
     webhooks.retry(event.pk)

@@ -10,9 +10,9 @@ from typing import Any
 
 from whatsapp.gateway import values
 from whatsapp.gateway.parse import wid_to_str
-from whatsapp.models import InboundMessage, Instance
+from whatsapp.models import Instance
 from whatsapp.models.instance import SessionStatus
-from whatsapp.services import inbound_media, receipts, session_state
+from whatsapp.services import inbound, receipts, session_state
 from whatsapp.services.session_state import Observed
 
 # Library states (contract §4.2) that mean the browser or the login is gone.
@@ -40,7 +40,7 @@ def apply(instance: Instance, name: str, payload: dict[str, Any]) -> str:
     if name == "onack":
         return receipts.apply_ack(instance, payload)
     if name == "onmessage":
-        return store_inbound(instance, payload)
+        return inbound.store(instance, payload)
     state = values.text(payload.get("status"), 40)
     if name == "status-find" and state in {"qrReadFail", "qrReadError"}:
         session_state.note_error(instance, f"QR code not accepted ({state})")
@@ -84,26 +84,3 @@ def observed_of(name: str, payload: dict[str, Any]) -> Observed | str:
     if name == "logoutsession":
         return Observed(SessionStatus.CLOSED, phone="", device={}, needs_scan=True, reason="logout")
     return "ignored"
-
-
-def store_inbound(instance: Instance, payload: dict[str, Any]) -> str:
-    """Store an incoming message once. Unstorable characters in its text are replaced, so the
-    message is kept, never dropped."""
-    gateway_id = wid_to_str(payload.get("id"))
-    if not gateway_id:
-        return "onmessage without id"
-    kind = values.text(payload.get("type"), 30)
-    sender = wid_to_str(payload.get("from")) or ""
-    message, created = InboundMessage.objects.get_or_create(
-        instance=instance,
-        gateway_id=gateway_id,
-        defaults={
-            "sender": sender.split("@")[0][:64],
-            "body": values.text(payload.get("body")) if kind == "chat" else "",
-            "type": kind,
-            "sent_at": values.moment(payload.get("t")),
-        },
-    )
-    if created and inbound_media.note(message, payload) is not None:
-        return "inbound stored; its file is being downloaded"
-    return "inbound stored" if created else "inbound duplicate"

@@ -28,3 +28,5 @@ class WhatsAppConfig(AppConfig):
 
         liveness.connect_beat()
         metrics.connect()
+        # Outgoing events and signals listen to the writers of state (services/webhook_events).
+        from whatsapp.services import webhook_events  # noqa: F401

@@ -20,7 +20,14 @@ from datetime import datetime
 from django.utils import timezone
 
 from whatsapp import doorbell
-from whatsapp.services import inbound_media, media_fetch, message_sweep, operations, webhooks
+from whatsapp.services import (
+    inbound_media,
+    media_fetch,
+    message_sweep,
+    operations,
+    webhook_delivery,
+    webhooks,
+)
 from whatsapp.services.dispatch import instances_with_work
 
 logger = logging.getLogger(__name__)
@@ -77,3 +84,4 @@ register("messages", _messages)
 register("queued", _queued)
 register("media_fetches", media_fetch.sweep)
 register("inbound_media", inbound_media.sweep)
+register("webhook_deliveries", webhook_delivery.sweep)

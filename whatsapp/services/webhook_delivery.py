@@ -1,0 +1,229 @@
+"""Sending delivery rows: claim, sign and post, then delivered, retried later, or failed.
+
+A worker claims a due row with a token and a lease (the shape of `services/claims.py`), posts
+it through the one client (`whatsapp/webhook_client.py`), and records what came back under that
+token. 2xx is delivered; anything else is retried after `WEBHOOK_RETRY_DELAYS` (each with up to
+20% jitter), then failed. Deliveries of one message's events to one endpoint keep their order:
+a row is not claimed while an earlier one of the same message and endpoint is open, and the
+next one is rung when it ends. An endpoint that has failed every attempt for
+`WEBHOOK_DISABLE_AFTER` is disabled (`whatsapp.signals.webhook_endpoint_disabled`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from whatsapp import crypto, doorbell, signals, webhook_client
+from whatsapp.conf import conf
+from whatsapp.metrics import WEBHOOK_DELIVERIES
+from whatsapp.models import WebhookDelivery, WebhookEndpoint
+from whatsapp.models.media import WorkState
+from whatsapp.services.claims import finish
+from whatsapp.services.webhook_events import send_on_commit
+
+logger = logging.getLogger(__name__)
+
+OPEN = (WorkState.PENDING, WorkState.RUNNING)
+JITTER = 0.2
+# A pending row untouched this long had its doorbell lost (a countdown a wiped broker dropped).
+SWEEP_GRACE = timedelta(seconds=30)
+SWEEP_BATCH = 500
+
+
+def retry_delays() -> list[float]:
+    """The delays (s) of WEBHOOK_RETRY_DELAYS; system check whatsapp.E006 says when it is bad."""
+    return [float(value) for value in conf.WEBHOOK_RETRY_DELAYS]
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=float(conf.WEBHOOK_TIMEOUT) + 20)
+
+
+def _earlier_open() -> QuerySet[WebhookDelivery]:
+    """Open deliveries of the same message to the same endpoint, before the outer row."""
+    return WebhookDelivery.objects.filter(
+        endpoint=OuterRef("endpoint"),
+        message_id=OuterRef("message_id"),
+        id__lt=OuterRef("id"),
+        state__in=OPEN,
+    )
+
+
+def _ready(now: datetime) -> Q:
+    return Q(state=WorkState.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+
+
+def claim(delivery_id: Any) -> tuple[WebhookDelivery, uuid.UUID] | None:
+    """pending and due and not waiting behind an earlier event → running, for one worker."""
+    token = uuid.uuid4()
+    now = timezone.now()
+    claimed = (
+        WebhookDelivery.objects.filter(_ready(now), pk=delivery_id)
+        .filter(~Exists(_earlier_open()))
+        .update(
+            state=WorkState.RUNNING,
+            token=token,
+            lease_expires_at=now + lease(),
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+    )
+    if not claimed:
+        return None
+    return WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id), token
+
+
+def run(delivery_id: str) -> str:
+    """Deliver one row, if it is due; what happened, for the task's result and logs."""
+    try:
+        pk = int(delivery_id)
+    except (TypeError, ValueError):
+        return "no such delivery"
+    claimed = claim(pk)
+    if claimed is None:
+        return "not due, waiting for an earlier event, or taken"
+    row, token = claimed
+    endpoint = row.endpoint
+    if not endpoint.enabled:
+        _end(row, token, WorkState.FAILED, error="the endpoint is disabled")
+        return "endpoint disabled"
+    try:
+        secret = endpoint.secret
+    except crypto.SecretUnreadable:
+        _end(row, token, WorkState.FAILED, error="the signing secret cannot be decrypted")
+        return "secret unreadable"
+    outcome = webhook_client.post(
+        endpoint.url,
+        secret=secret,
+        event_id=row.event_id,
+        body=row.body,
+        timeout=float(conf.WEBHOOK_TIMEOUT),
+        allow_private=bool(conf.WEBHOOK_ALLOW_PRIVATE),
+        session=_session(),
+    )
+    return record(row, token, outcome)
+
+
+_http: dict[bool, Any] = {}
+
+
+def _session() -> Any:
+    """One pooled HTTP session per worker process: keep-alive to busy receivers."""
+    allow = bool(conf.WEBHOOK_ALLOW_PRIVATE)
+    if allow not in _http:
+        from whatsapp.urlfetch import guarded_session
+
+        _http[allow] = guarded_session(allow, webhook_client.USER_AGENT)
+    return _http[allow]
+
+
+def record(row: WebhookDelivery, token: uuid.UUID, outcome: webhook_client.Outcome) -> str:
+    now = timezone.now()
+    answer = {
+        "last_status": outcome.status,
+        "duration_ms": outcome.duration_ms,
+        "response_excerpt": outcome.answer,
+    }
+    if outcome.delivered:
+        with transaction.atomic():
+            _end(row, token, WorkState.DONE, error="", delivered_at=now, **answer)
+            WebhookEndpoint.objects.filter(pk=row.endpoint_id).update(
+                last_success_at=now, failing_since=None
+            )
+        WEBHOOK_DELIVERIES.labels(result="delivered").inc()
+        return "delivered"
+    error = outcome.error or f"HTTP {outcome.status}"
+    delays = retry_delays()
+    with transaction.atomic():
+        if row.attempts <= len(delays):
+            delay = delays[row.attempts - 1] * (1 + random.uniform(0, JITTER))
+            if finish(
+                WebhookDelivery,
+                row.pk,
+                token,
+                WorkState.PENDING,
+                error=error,
+                next_attempt_at=now + timedelta(seconds=delay),
+                **answer,
+            ) and delay <= float(conf.MAX_COUNTDOWN):
+                # Longer waits are the sweep's: a broker holds a countdown only so long.
+                doorbell.ring(doorbell.DELIVER_WEBHOOK, str(row.pk), countdown=delay)
+            result = "failed"
+        else:
+            _end(row, token, WorkState.FAILED, error=error, **answer)
+            result = "gave_up"
+        _note_failure(row.endpoint_id, now)
+    WEBHOOK_DELIVERIES.labels(result="failed").inc()
+    if result == "gave_up":
+        WEBHOOK_DELIVERIES.labels(result="gave_up").inc()
+    return f"{result}: {error}"
+
+
+def _end(row: WebhookDelivery, token: uuid.UUID, state: str, **fields: Any) -> None:
+    """The row is done or failed: ring the next event of its message for its endpoint."""
+    if finish(WebhookDelivery, row.pk, token, state, **fields) and row.message_id is not None:
+        ring_next(row.endpoint_id, row.message_id)
+
+
+def ring_next(endpoint_id: Any, message_id: Any) -> None:
+    following = (
+        WebhookDelivery.objects.filter(
+            endpoint_id=endpoint_id, message_id=message_id, state=WorkState.PENDING
+        )
+        .order_by("id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if following is not None:
+        doorbell.ring(doorbell.DELIVER_WEBHOOK, str(following))
+
+
+def _note_failure(endpoint_id: Any, now: datetime) -> None:
+    """Failing since the first failed attempt after a success; too long → disabled."""
+    WebhookEndpoint.objects.filter(pk=endpoint_id, failing_since__isnull=True).update(
+        failing_since=now
+    )
+    limit = now - timedelta(seconds=float(conf.WEBHOOK_DISABLE_AFTER))
+    reason = "failed every delivery for longer than WEBHOOK_DISABLE_AFTER"
+    disabled = WebhookEndpoint.objects.filter(
+        pk=endpoint_id, enabled=True, failing_since__lte=limit
+    ).update(enabled=False, disabled_at=now, disabled_reason=reason)
+    if disabled:
+        url = WebhookEndpoint.objects.filter(pk=endpoint_id).values_list("url", flat=True).first()
+        logger.warning("webhook endpoint %s disabled: it %s", endpoint_id, reason)
+        send_on_commit(
+            signals.webhook_endpoint_disabled,
+            WebhookEndpoint,
+            endpoint_id=endpoint_id,
+            url=url or "",
+            reason=reason,
+        )
+
+
+def sweep(now: datetime) -> int:
+    """Rows a lost worker held are due again; due rows whose doorbell was lost are rung."""
+    lost = WebhookDelivery.objects.filter(state=WorkState.RUNNING, lease_expires_at__lt=now)
+    released = list(lost.values_list("pk", flat=True)[:SWEEP_BATCH])
+    WebhookDelivery.objects.filter(pk__in=released, state=WorkState.RUNNING).update(
+        state=WorkState.PENDING, lease_expires_at=None, next_attempt_at=now, updated_at=now
+    )
+    due = (
+        WebhookDelivery.objects.filter(_ready(now), updated_at__lt=now - SWEEP_GRACE)
+        .filter(~Exists(_earlier_open()))
+        .order_by("id")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    stale = list(due)
+    for pk in [*released, *stale]:
+        doorbell.publish(doorbell.DELIVER_WEBHOOK, (str(pk),))
+    return len(released) + len(stale)

@@ -215,7 +215,7 @@ def sweep(now: datetime) -> int:
     lost = WebhookDelivery.objects.filter(state=WorkState.RUNNING, lease_expires_at__lt=now)
     released = list(lost.values_list("pk", flat=True)[:SWEEP_BATCH])
     WebhookDelivery.objects.filter(pk__in=released, state=WorkState.RUNNING).update(
-        state=WorkState.PENDING, lease_expires_at=None, next_attempt_at=now, updated_at=now
+        state=WorkState.PENDING, lease_expires_at=None, next_attempt_at=None, updated_at=now
     )
     due = (
         WebhookDelivery.objects.filter(_ready(now), updated_at__lt=now - SWEEP_GRACE)

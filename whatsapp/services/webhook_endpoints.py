@@ -76,11 +76,9 @@ def clean_url(value: Any) -> str:
 
 
 def clean_events(value: Any) -> list[str]:
-    """A list of event types (or a comma-separated text); empty or None means every type."""
+    """A list of event types; empty or None means every type."""
     if value is None:
         return []
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise EndpointError({"events": [str(_("Give a list of event types."))]})
     unknown = [v for v in value if v not in EVENT_TYPES]

@@ -33,8 +33,7 @@ class Receiver:
     @property
     def url(self) -> str:
         assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/hook"
+        return f"http://127.0.0.1:{self.server.server_port}/hook"
 
     def start(self) -> Receiver:
         receiver = self

@@ -40,6 +40,7 @@ def endpoint(url: str, **kwargs) -> tuple[WebhookEndpoint, str]:
 def send_one(instance, text: str = "hello", **kwargs):
     message = api.send_text(phone(1), text, **kwargs)
     result = dispatch.dispatch_instance(instance.pk)
+    assert result.token is not None
     send.send(result.claimed[0], result.token)
     message.refresh_from_db()
     return message

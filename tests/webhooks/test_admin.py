@@ -61,7 +61,7 @@ def test_a_user_limited_to_an_instance_sees_only_its_endpoints(
     user = django_user_model.objects.create_user("ana", password="pw-123-secret", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_webhookendpoint"))
     main.operators.add(user)
-    mine, _ = webhook_endpoints.create(audit.PYTHON, url="https://mine.example/", instance="main")
+    webhook_endpoints.create(audit.PYTHON, url="https://mine.example/", instance="main")
     webhook_endpoints.create(audit.PYTHON, url="https://theirs.example/", instance="other")
     webhook_endpoints.create(audit.PYTHON, url="https://everyone.example/")
     client.force_login(user)

@@ -118,7 +118,7 @@ def test_a_user_limited_to_a_number_sees_and_manages_only_its_endpoints(
     user = staff(django_user_model, "ana", "view_webhookendpoint", "change_webhookendpoint")
     main.operators.add(user)
     client.force_login(user)
-    mine, _ = webhook_endpoints.create(audit.PYTHON, url="https://mine.example/", instance="main")
+    webhook_endpoints.create(audit.PYTHON, url="https://mine.example/", instance="main")
     theirs, _ = webhook_endpoints.create(audit.PYTHON, url="https://theirs.ex/", instance="other")
     page = client.get(PAGE).content.decode()
     assert "mine.example" in page and "theirs.ex" not in page

@@ -58,7 +58,9 @@ class EndpointForm(forms.Form):
             self.fields["instance"].required = True
         else:
             choices.insert(0, ("", str(_("Every number"))))
-        self.fields["instance"].choices = choices
+        field = self.fields["instance"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
 
 
 def _usable(request: HttpRequest) -> endpoints.Usable | None:

@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,7 +19,7 @@ class Received:
     at: float
     status: int
 
-    @property
+    @cached_property
     def event(self) -> dict[str, Any]:
         return json.loads(self.body)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from typing import Any
 from uuid import UUID
@@ -102,8 +103,41 @@ def emit(
         for endpoint in endpoints
     )
     for row in rows:
-        doorbell.ring(doorbell.DELIVER_WEBHOOK, str(row.pk))
+        if _first_rings(row.endpoint_id):
+            doorbell.ring(doorbell.DELIVER_WEBHOOK, str(row.pk))
     return rows
+
+
+# Doorbells per endpoint and transaction: a bulk change (an expiry of thousands of messages)
+# rings a few tasks, each of which goes on with the endpoint's other due rows
+# (webhook_delivery.drain), instead of one task per event.
+RINGS_PER_TRANSACTION = 8
+_local = threading.local()
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.counts: dict[Any, int] = {}
+
+    def marker(self) -> None:
+        """Registered with on_commit only so the batch can tell whether its transaction is
+        still open (a rolled back or committed one has dropped it)."""
+
+
+def _first_rings(endpoint_id: Any) -> bool:
+    connection = transaction.get_connection()
+    batch: _Batch | None = getattr(_local, "batch", None)
+    current = batch is not None and any(
+        callback == batch.marker for _sids, callback, _robust in connection.run_on_commit
+    )
+    if batch is None or not current:
+        batch = _Batch()
+        _local.batch = batch
+        if connection.in_atomic_block:
+            transaction.on_commit(batch.marker)
+    count = batch.counts.get(endpoint_id, 0)
+    batch.counts[endpoint_id] = count + 1
+    return count < RINGS_PER_TRANSACTION
 
 
 def send_on_commit(signal: Signal, sender: type, **kwargs: Any) -> None:

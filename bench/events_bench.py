@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -83,7 +84,7 @@ def setup() -> tuple[Instance, Receiver]:
 
 
 def arrivals(receiver: Receiver, status: str) -> dict[str, float]:
-    found = {}
+    found: dict[str, float] = {}
     for request in receiver.accepted():
         event = request.event
         if event["type"] == "message.status" and event["data"]["status"] == status:
@@ -155,9 +156,10 @@ def main() -> None:
     worker.start()
     try:
         add_endpoint(receiver)
-        results = {
+        results: dict[str, Any] = {
             "latency": measure_latency(receiver, latency_ids),
             "rate": measure_rate(receiver, burst_ids),
+            "load": round(os.getloadavg()[1], 1),
         }
     finally:
         worker.stop()
@@ -185,6 +187,9 @@ def report(results: dict[str, Any], args: argparse.Namespace, targets: list[Any]
         " `DATABASE_CONN_MAX_AGE=60`, a receiver on loopback answering 200 at once (in the"
         " bench's process). Each change goes through `services/transitions.py`, which writes the"
         " delivery row in its transaction; the worker signs (Standard Webhooks) and posts it.",
+        "",
+        f"The machine's load average over the run: {results['load']} (2 cores, shared with"
+        " other work: figures on an idle machine are higher).",
         "",
         "| measure | value |",
         "| --- | ---: |",

@@ -68,7 +68,7 @@ def _unblocked() -> Q:
     """Not waiting behind an earlier open event of its message. Written with an OR so that
     PostgreSQL checks it per row with the ordering index (as an anti-join, on a table whose
     statistics are stale after a burst, it compared every pending row with every other)."""
-    return Q(message_id__isnull=True) | ~Exists(_earlier_open())
+    return Q(message_id__isnull=True) | Q(~Exists(_earlier_open()))
 
 
 def _ready(now: datetime) -> Q:

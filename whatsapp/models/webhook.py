@@ -137,6 +137,12 @@ class WebhookDelivery(ClaimedWork):
                 condition=Q(state__in=["pending", "running"]),
                 name="webhook_delivery_order",
             ),
+            # An endpoint's pending rows in the order they are sent.
+            models.Index(
+                fields=["endpoint", "id"],
+                condition=Q(state="pending"),
+                name="webhook_delivery_queue",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from whatsapp import crypto, doorbell, signals, webhook_client
@@ -98,24 +98,27 @@ def _take(candidates: QuerySet[WebhookDelivery]) -> tuple[WebhookDelivery, uuid.
     token = uuid.uuid4()
     now = timezone.now()
     with _bookkeeping():
-        pk = (
+        row = (
             candidates.filter(_ready(now))
             .filter(_unblocked())
+            .select_related("endpoint")
             .order_by("id")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
+            .select_for_update(skip_locked=True, of=("self",))
             .first()
         )
-        if pk is None:
+        if row is None:
             return None
-        WebhookDelivery.objects.filter(pk=pk).update(
-            state=WorkState.RUNNING,
-            token=token,
-            lease_expires_at=now + lease(),
-            attempts=F("attempts") + 1,
-            updated_at=now,
-        )
-        return WebhookDelivery.objects.select_related("endpoint").get(pk=pk), token
+        fields = {
+            "state": WorkState.RUNNING,
+            "token": token,
+            "lease_expires_at": now + lease(),
+            "attempts": row.attempts + 1,  # the row is locked: no other writer
+            "updated_at": now,
+        }
+        WebhookDelivery.objects.filter(pk=row.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(row, name, value)
+        return row, token
 
 
 def claim(delivery_id: Any) -> tuple[WebhookDelivery, uuid.UUID] | None:

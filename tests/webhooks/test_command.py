@@ -74,3 +74,15 @@ def test_test_queues_an_event_and_remove_deletes(db, rung):
     run("remove", endpoint_id)
     assert not WebhookEndpoint.objects.exists()
     assert AuditEntry.objects.filter(action=AuditAction.WEBHOOK_DELETE).count() == 1
+
+
+def test_a_key_rotation_re_encrypts_the_signing_secrets(whatsapp_conf, monkeypatch):
+    from whatsapp import audit
+    from whatsapp.services import webhook_endpoints
+
+    whatsapp_conf.ENCRYPTION_KEY = "the-old-passphrase"
+    _row, secret = webhook_endpoints.create(audit.PYTHON, url="https://app.example.com/hook")
+    whatsapp_conf.ENCRYPTION_KEY = "the-new-passphrase"
+    monkeypatch.setenv("WHATSAPP_OLD_ENCRYPTION_KEY", "the-old-passphrase")
+    call_command("whatsapp_rotate_key", stdout=StringIO())
+    assert WebhookEndpoint.objects.get().secret == secret

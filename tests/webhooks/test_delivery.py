@@ -416,3 +416,24 @@ def test_bad_retry_delays_fail_a_system_check(whatsapp_conf, delays):
 def test_good_webhook_settings_pass_the_check(whatsapp_conf):
     whatsapp_conf.WEBHOOK_RETRY_DELAYS = ["5", "60"]  # as the environment gives them
     assert check_webhook_settings() == []
+
+
+def test_a_bulk_change_rings_a_few_doorbells_and_one_drains_every_event(
+    connected_instance, rung, receiver, loopback_allowed
+):
+    from django.db.models import Q
+
+    from whatsapp.models import OutboundMessage
+    from whatsapp.models.message import MessageStatus
+    from whatsapp.services import transitions, webhook_events
+
+    endpoint(receiver.url)
+    ids = [api.send_text(phone(n), f"bulk {n}").pk for n in range(12)]
+    rung.clear()
+    moved = transitions.move_many(Q(pk__in=ids), frm=MessageStatus.QUEUED, to="cancelled")
+    assert len(moved) == 12 and WebhookDelivery.objects.count() == 12
+    rings = rung.args_of(DELIVER)
+    assert len(rings) == webhook_events.RINGS_PER_TRANSACTION
+    assert webhook_delivery.run(rings[0]) == "delivered; then 11 more"
+    assert sorted(e["data"]["id"] for e in receiver.events()) == sorted(str(i) for i in ids)
+    assert not OutboundMessage.objects.exclude(status="cancelled").exists()

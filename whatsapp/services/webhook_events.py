@@ -127,9 +127,12 @@ class _Batch:
 def _first_rings(endpoint_id: Any) -> bool:
     connection = transaction.get_connection()
     batch: _Batch | None = getattr(_local, "batch", None)
-    current = batch is not None and any(
-        callback == batch.marker for _sids, callback, _robust in connection.run_on_commit
-    )
+    # Django's list of this transaction's callbacks; without it (another Django), every event
+    # rings its own doorbell, which is only slower.
+    pending = getattr(connection, "run_on_commit", None)
+    if pending is None:
+        return True
+    current = batch is not None and any(entry[1] == batch.marker for entry in pending)
     if batch is None or not current:
         batch = _Batch()
         _local.batch = batch

@@ -139,6 +139,8 @@ def test_the_document_lists_every_route_with_its_error_bodies(client):
         "/api/v1/operations/{operation_id}": {"get"},
         "/api/v1/media": {"post"},
         "/api/v1/media/{id}": {"get"},
+        "/api/v1/inbound": {"get"},
+        "/api/v1/inbound/{id}": {"get"},
     }
     assert {path: set(ops) for path, ops in spec["paths"].items()} == routes
     error = {"$ref": "#/components/schemas/Error"}

@@ -28,3 +28,5 @@ class WhatsAppConfig(AppConfig):
 
         liveness.connect_beat()
         metrics.connect()
+        # Listens to the session state writer: alert emails when a number drops.
+        from whatsapp.services import alerts  # noqa: F401

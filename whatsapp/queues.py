@@ -32,6 +32,8 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "whatsapp.health.record_all": {"queue": HOUSEKEEPING},
     "whatsapp.health.record_instance": {"queue": HOUSEKEEPING},
     "whatsapp.health.prune": {"queue": HOUSEKEEPING},
+    # Rare, and a slow mail server must not delay the per-message traffic on `default`.
+    "whatsapp.alerts.*": {"queue": HOUSEKEEPING},
 }
 
 # (soft, hard) seconds. Sessions sit above the gateway's 90 s start/close/logout timeout; sends

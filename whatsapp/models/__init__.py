@@ -1,3 +1,4 @@
+from whatsapp.models.alert import Alert, AlertMark
 from whatsapp.models.apikey import ApiKey
 from whatsapp.models.audit import AuditEntry
 from whatsapp.models.events import GatewayEvent, InboundMessage
@@ -8,6 +9,8 @@ from whatsapp.models.message import MessageAttempt, OutboundMessage
 from whatsapp.models.operation import SessionOperation
 
 __all__ = [
+    "Alert",
+    "AlertMark",
     "ApiKey",
     "AuditEntry",
     "GatewayEvent",

@@ -20,7 +20,14 @@ from datetime import datetime
 from django.utils import timezone
 
 from whatsapp import doorbell
-from whatsapp.services import inbound_media, media_fetch, message_sweep, operations, webhooks
+from whatsapp.services import (
+    alerts,
+    inbound_media,
+    media_fetch,
+    message_sweep,
+    operations,
+    webhooks,
+)
 from whatsapp.services.dispatch import instances_with_work
 
 logger = logging.getLogger(__name__)
@@ -60,7 +67,8 @@ def _messages(now: datetime) -> int:
     result = message_sweep.sweep(now)
     for message_id in result.to_reconcile:
         doorbell.publish(doorbell.RECONCILE, (str(message_id),))
-    return result.requeued + result.orphaned + result.expired + len(result.to_reconcile)
+    moved = result.requeued + result.orphaned + result.expired + result.undelivered
+    return moved + len(result.to_reconcile)
 
 
 def _queued(now: datetime) -> int:
@@ -77,3 +85,4 @@ register("messages", _messages)
 register("queued", _queued)
 register("media_fetches", media_fetch.sweep)
 register("inbound_media", inbound_media.sweep)
+register("alerts", alerts.sweep)

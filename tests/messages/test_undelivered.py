@@ -31,7 +31,7 @@ def heard():
     transitions.remove_listener(listener)
 
 
-def sent_message(instance, text: str = "hello") -> OutboundMessage:
+def sent_message(instance, text="hello"):
     message = api.send_text(phone(1), text)
     result = dispatch.dispatch_instance(instance.pk)
     send.send(result.claimed[0], result.token)

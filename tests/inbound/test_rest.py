@@ -94,6 +94,7 @@ def test_filters_select_by_sender_chat_instance_and_time_and_pages_follow_the_cu
         ("since=2030-01-01T00:00:00%2B20:00", "since"),
         ("since=yesterday", "since"),
         ("since=%00", "since"),
+        ("since=", "since"),
         ("limit=0", "limit"),
         ("limit=" + "9" * 5000, "limit"),
         ("cursor=" + "A" * 3000, "cursor"),

@@ -65,7 +65,7 @@ def _filtered(
     if chat:
         rows = rows.filter(chat=_party("chat", chat, errors))
     since = filters.get("since")
-    if since is not None and since != "":
+    if since is not None:  # "" included: an empty time is a mistake, not "any time"
         try:
             rows = rows.filter(received_at__gte=parse_instant(since))
         except (ValueError, OverflowError):

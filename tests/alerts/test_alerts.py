@@ -121,10 +121,13 @@ def test_the_email_is_in_portuguese_by_default(told, instance, rung, settings):
 
 
 def test_a_disabled_endpoint_alert_names_its_url_and_links_the_dashboard(told, rung):
-    alert = alerts.notify(AlertKind.ENDPOINT_DISABLED, url="https://app.example.com/hook")
+    hook = {"url": "https://app.example.com/hook", "endpoint": 7}
+    alert = alerts.notify(AlertKind.ENDPOINT_DISABLED, **hook)
     assert alert is not None and alert.instance is None
-    assert alerts.notify(AlertKind.ENDPOINT_DISABLED, url="https://app.example.com/hook") is None
-    assert send_rung(rung) == ["sent"]
+    assert alerts.notify(AlertKind.ENDPOINT_DISABLED, **hook) is None
+    other = {"url": "https://crm.example.com/in", "endpoint": 8}
+    assert alerts.notify(AlertKind.ENDPOINT_DISABLED, **other) is not None
+    assert send_rung(rung) == ["sent", "sent"]
     assert "https://app.example.com/hook" in mail.outbox[0].body
     assert "https://whatsapp.example.com/system/whatsapp/" in mail.outbox[0].body
 

@@ -38,7 +38,7 @@ class Alert(ClaimedWork):
 
 class AlertMark(models.Model):
     """When an alert of one kind was last raised for one instance: at most one per hour, kept
-    in a row so a restart forgets nothing. `key` is `<kind>:<instance id or ->`."""
+    in a row so a restart forgets nothing. `key` is `<kind>:<instance id or ->:<endpoint id>`."""
 
     key = models.CharField(max_length=80, unique=True)
     last_at = models.DateTimeField()

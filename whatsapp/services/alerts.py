@@ -57,14 +57,16 @@ def _mark_taken(key: str, now: datetime) -> bool:
 
 def notify(kind: str, instance: Instance | int | None = None, **values: Any) -> Alert | None:
     """Raise an alert of `kind` (AlertKind) about `instance`; `values` fill its text (for an
-    endpoint: `url`, `since`). None when nobody is to be told or one was raised within the hour.
-    Never put a secret in `values`: they are stored and mailed."""
+    endpoint: `url`, `since`, and `endpoint`, its id, which makes each endpoint's alert its own).
+    None when nobody is to be told or one was raised within the hour. Never put a secret in
+    `values`: they are stored and mailed."""
     if not conf.ALERT_EMAILS:
         return None
     instance_id = instance.pk if isinstance(instance, Instance) else instance
     now = timezone.now()
+    key = f"{kind}:{instance_id or '-'}:{values.get('endpoint', '')}"
     with transaction.atomic():
-        if not _mark_taken(f"{kind}:{instance_id or '-'}"[:80], now):
+        if not _mark_taken(key[:80], now):
             return None
         alert = Alert.objects.create(
             instance_id=instance_id, kind=kind[:40], values=clean.clean_json(values)

@@ -47,11 +47,13 @@ def test_opening_a_thread_marks_it_read_and_shows_both_directions_in_order(
     deliver(instance, sim.incoming(instance.session_name, phone(1), "question?"))
     api.send_text(phone(1), "answer!")
     html = operator_client.get(thread_url(instance, phone(1))).content.decode()
-    assert html.index("question?") < html.index("answer!")
+    thread = html.split("data-thread", 1)[1]
+    assert thread.index("question?") < thread.index("answer!")
     assert 'data-direction="out" data-entry' in html and 'data-status="queued"' in html
     assert not InboundMessage.objects.filter(read_at__isnull=True).exists()
     listing = operator_client.get(reverse("dashboard-inbox")).content.decode()
     assert "data-unread" not in listing
+    assert "Você: answer!" in listing  # our reply is the last message now
 
 
 def test_an_inbound_image_is_shown_inline_once_downloaded(operator_client, instance, sim):

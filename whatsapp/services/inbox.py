@@ -31,6 +31,8 @@ class Conversation:
     last_type: str
     last_at: datetime
     unread: int
+    # The last message was our reply (sent after the last one received).
+    last_was_ours: bool = False
 
     @property
     def is_group(self) -> bool:
@@ -54,10 +56,15 @@ class Entry:
 
 
 def conversations(rows: QuerySet[InboundMessage]) -> list[Conversation]:
-    """The latest conversations among `rows` (what the user may read), newest first."""
+    """The latest conversations among `rows` (what the user may read), newest first by what
+    people wrote; the last message shown is ours when we replied since."""
     latest = rows.filter(instance=OuterRef("instance"), chat=OuterRef("chat")).order_by(
         "-received_at", "-pk"
     )
+    # Same instance as the received rows, which the user may read: no other restriction needed.
+    ours = OutboundMessage.objects.filter(
+        instance=OuterRef("instance"), recipient=OuterRef("chat")
+    ).order_by("-created_at")
     grouped = (
         rows.exclude(chat="")
         .values("instance", "chat")
@@ -67,24 +74,33 @@ def conversations(rows: QuerySet[InboundMessage]) -> list[Conversation]:
             last_text=Subquery(latest.values("body")[:1]),
             last_type=Subquery(latest.values("type")[:1]),
             name=Subquery(latest.exclude(push_name="").values("push_name")[:1]),
+            our_text=Subquery(ours.values("body")[:1]),
+            our_kind=Subquery(ours.values("kind")[:1]),
+            our_at=Subquery(ours.values("created_at")[:1]),
         )
         .order_by("-last_at")[:CONVERSATIONS_SHOWN]
     )
     items = list(grouped)
     instances = Instance.objects.in_bulk({item["instance"] for item in items})
     return [
-        Conversation(
-            instance=instances[item["instance"]],
-            chat=item["chat"],
-            name=item["name"] or "",
-            last_text=item["last_text"] or "",
-            last_type=item["last_type"] or "",
-            last_at=item["last_at"],
-            unread=item["unread"],
-        )
+        _conversation(item, instances[item["instance"]])
         for item in items
         if item["instance"] in instances
     ]
+
+
+def _conversation(item: dict[str, Any], instance: Instance) -> Conversation:
+    ours = item["our_at"] is not None and item["our_at"] > item["last_at"]
+    return Conversation(
+        instance=instance,
+        chat=item["chat"],
+        name=item["name"] or "",
+        last_text=(item["our_text"] if ours else item["last_text"]) or "",
+        last_type=(item["our_kind"] if ours else item["last_type"]) or "",
+        last_at=item["our_at"] if ours else item["last_at"],
+        unread=item["unread"],
+        last_was_ours=ours,
+    )
 
 
 def thread(

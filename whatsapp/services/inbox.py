@@ -8,6 +8,7 @@ A conversation is an instance and a `chat` (InboundMessage.chat), which is writt
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -89,7 +90,7 @@ def conversations(rows: QuerySet[InboundMessage]) -> list[Conversation]:
     ]
 
 
-def _conversation(item: dict[str, Any], instance: Instance) -> Conversation:
+def _conversation(item: Mapping[str, Any], instance: Instance) -> Conversation:
     ours = item["our_at"] is not None and item["our_at"] > item["last_at"]
     return Conversation(
         instance=instance,

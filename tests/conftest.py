@@ -162,7 +162,7 @@ def live_stack(django_db_setup, live_server):
     workers = [
         WorkerProcess("sessions", concurrency=2, env=env, name="sessions-test@%h").start(),
         WorkerProcess(
-            "messages,default,housekeeping", concurrency=3, env=env, name="main-test@%h"
+            "messages,default,housekeeping,webhooks", concurrency=3, env=env, name="main-test@%h"
         ).start(),
     ]
     yield {"env": env, "workers": workers, "url": live_server.url}

@@ -24,6 +24,7 @@ APP_SERVICES = [
     "worker-messages",
     "worker-default",
     "worker-housekeeping",
+    "worker-webhooks",
     "beat",
     "flower",
 ]
@@ -188,3 +189,12 @@ def test_housekeeping_has_a_worker_of_its_own():
         other = command_words(service)
         if service != "worker-housekeeping" and "-Q" in other:
             assert "housekeeping" not in celery_option(other, "-Q").split(","), service
+
+
+def test_outgoing_webhooks_have_a_worker_of_their_own():
+    words = command_words("worker-webhooks")
+    assert celery_option(words, "-Q") == "webhooks"
+    for service in APP_SERVICES:
+        other = command_words(service)
+        if service != "worker-webhooks" and "-Q" in other:
+            assert "webhooks" not in celery_option(other, "-Q").split(","), service

@@ -103,3 +103,4 @@ def test_every_queue_has_a_local_worker_and_housekeeping_its_own(tmp_path):
             consumed[name] = command.split("-Q ")[1].split()[0].split(",")
     assert {queue for queues in consumed.values() for queue in queues} == set(QUEUE_NAMES)
     assert consumed["worker-housekeeping"] == ["housekeeping"]
+    assert consumed["worker-webhooks"] == ["webhooks"]

@@ -90,6 +90,11 @@ def test_tokens_keys_and_configured_secrets_are_hidden(settings):
         assert secret not in line, line
 
 
+def test_webhook_signing_secrets_are_hidden():
+    line = shown(record("made %s", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+/="))
+    assert line == "made whsec_***"
+
+
 def test_counts_codes_times_and_ids_stay_readable():
     when, ident = "2030-01-31 14:30:00", "3f2a1b4c-1234-4abc-9def-0a0b0c0d0e0f"
     line = shown(

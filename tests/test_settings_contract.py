@@ -72,11 +72,11 @@ def test_results_are_ignored_unless_a_task_opts_in_and_events_feed_flower():
     assert app.conf.task_send_sent_event is True
 
 
-def test_four_queues_routed_by_task_name():
+def test_five_queues_routed_by_task_name():
     assert (
         {q.name for q in app.conf.task_queues}
         == set(QUEUE_NAMES)
-        == {"sessions", "messages", "default", "housekeeping"}
+        == {"sessions", "messages", "default", "housekeeping", "webhooks"}
     )
     assert app.conf.task_default_queue == "default"
     assert queue_for("whatsapp.sessions.run_operation") == "sessions"

@@ -45,6 +45,11 @@ def _limited_ids(actor: Any) -> list[int] | None:
     return limited
 
 
+def limited(actor: Any) -> bool:
+    """True when the actor may use only some instances (not every one, present and future)."""
+    return _limited_ids(actor) is not None
+
+
 def instances_for(actor: Any) -> QuerySet[Instance]:
     ids = _limited_ids(actor)
     rows = Instance.objects.all()

@@ -29,4 +29,8 @@ class WhatsAppConfig(AppConfig):
         liveness.connect_beat()
         metrics.connect()
         # Listens to the session state writer: alert emails when a number drops.
-        from whatsapp.services import alerts  # noqa: F401
+        # Outgoing events and signals listen to the writers of state (services/webhook_events).
+        from whatsapp.services import (
+            alerts,  # noqa: F401
+            webhook_events,  # noqa: F401
+        )

@@ -156,3 +156,54 @@ def check_media_fetch_timeout(app_configs: Any = None, **kwargs: Any) -> list[Ch
             id="whatsapp.W004",
         )
     ]
+
+
+def _retry_delays_problem(value: Any) -> str | None:
+    if not isinstance(value, list | tuple) or not value:
+        return "must be a non-empty list of seconds"
+    for item in value:
+        try:
+            seconds = float(item)
+        except (TypeError, ValueError):
+            return f"has {item!r}, which is not a number of seconds"
+        if not 0 < seconds <= 7 * 86400:
+            return f"has {item!r}; each delay must be above 0 and at most a week"
+    return None
+
+
+@register()
+def check_webhook_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from whatsapp.queues import TIME_LIMITS, WEBHOOKS
+
+    problems: list[CheckMessage] = []
+    delays_problem = _retry_delays_problem(conf.WEBHOOK_RETRY_DELAYS)
+    if delays_problem:
+        problems.append(
+            Error(
+                f"WHATSAPP['WEBHOOK_RETRY_DELAYS'] {delays_problem}.",
+                hint="For example [5, 60, 300, 1800, 7200, 28800, 86400] "
+                "(WHATSAPP_WEBHOOK_RETRY_DELAYS=5,60,300).",
+                id="whatsapp.E006",
+            )
+        )
+    soft = TIME_LIMITS[WEBHOOKS][0]
+    timeout = conf.WEBHOOK_TIMEOUT
+    if not (isinstance(timeout, int | float) and 0 < timeout <= soft - 5):
+        problems.append(
+            Error(
+                f"WHATSAPP['WEBHOOK_TIMEOUT'] is {timeout!r}; deliveries run on the webhooks "
+                f"queue, whose tasks stop after {soft} s.",
+                hint=f"Use a number of seconds from 1 to {soft - 5}.",
+                id="whatsapp.E006",
+            )
+        )
+    disable_after = conf.WEBHOOK_DISABLE_AFTER
+    if not (isinstance(disable_after, int | float) and disable_after > 0):
+        problems.append(
+            Error(
+                f"WHATSAPP['WEBHOOK_DISABLE_AFTER'] is {disable_after!r}.",
+                hint="Use a positive number of seconds (3 days: 259200).",
+                id="whatsapp.E006",
+            )
+        )
+    return problems

@@ -47,11 +47,15 @@ DEFAULTS: dict[str, Any] = {
     "UNDELIVERED_AFTER": 6 * 3600,
     # Finished messages, their attempts and gateway events are pruned after this many days.
     "MESSAGE_RETENTION_DAYS": 90,
-    # Outgoing webhooks: retry delays (s), and how long an endpoint may fail before it is
-    # disabled (s).
-    "WEBHOOK_RETRY_SCHEDULE": [5, 60, 300, 1800, 7200, 28800, 86400],
+    # Outgoing webhooks: the delays (s) before each retry of a failed delivery (each with up to
+    # 20% jitter; after the last the delivery fails), how long an endpoint may fail every
+    # delivery before it is disabled (s), and the timeout of one delivery (s).
+    "WEBHOOK_RETRY_DELAYS": [5, 60, 300, 1800, 7200, 28800, 86400],
     "WEBHOOK_DISABLE_AFTER": 3 * 86400,
     "WEBHOOK_TIMEOUT": 10.0,
+    # Endpoints are posted to at public addresses only; True also allows private and loopback
+    # ones (an application inside your own network).
+    "WEBHOOK_ALLOW_PRIVATE": False,
     # People told by email when a number disconnects or an endpoint is disabled.
     "ALERT_EMAILS": [],
     # Media: size caps per kind (bytes), and how long unused files are kept (days).

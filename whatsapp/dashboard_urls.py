@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from whatsapp.views.dashboard import health, inbox, media, messages, pages, review
+from whatsapp.views.dashboard import health, inbox, media, messages, pages, review, webhooks
 
 urlpatterns = [
     path("system/whatsapp/", pages.session_page, name="dashboard"),
@@ -56,5 +56,22 @@ urlpatterns = [
         "system/whatsapp/instances/<slug:slug>/health/",
         health.health_page,
         name="dashboard-health-instance",
+    ),
+    path("system/whatsapp/webhooks/", webhooks.webhooks_page, name="dashboard-webhooks"),
+    path("system/whatsapp/webhooks/add/", webhooks.add_view, name="dashboard-webhook-add"),
+    path(
+        "system/whatsapp/webhooks/<uuid:endpoint_id>/",
+        webhooks.endpoint_page,
+        name="dashboard-webhook",
+    ),
+    path(
+        "system/whatsapp/webhooks/<uuid:endpoint_id>/<slug:action>/",
+        webhooks.action_view,
+        name="dashboard-webhook-action",
+    ),
+    path(
+        "system/whatsapp/webhooks/<uuid:endpoint_id>/deliveries/<int:delivery_id>/replay/",
+        webhooks.replay_view,
+        name="dashboard-webhook-replay",
     ),
 ]

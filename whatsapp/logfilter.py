@@ -21,6 +21,8 @@ WEBHOOK_PATH = re.compile(r"(/whatsapp/webhooks/[^/\"]{0,200}?/)[^/\s\"'?]+")
 # WPPConnect's bcrypt tokens ($2b$10$… with "/" written "_") and secrets in its paths.
 BEARER = re.compile(r"(?i)\b(bearer|basic|token)(\s+|=|:\s*)[A-Za-z0-9._~+/$=-]{6,}")
 API_KEY = re.compile(r"\blw_[A-Za-z0-9_-]{10,}")
+# Signing secrets of outgoing webhooks (Standard Webhooks: whsec_ and base64).
+SIGNING_SECRET = re.compile(r"\bwhsec_[A-Za-z0-9+/=]{8,}")
 BCRYPT = re.compile(r"\$2[aby]?\$\d{2}\$[./A-Za-z0-9_]{20,}")
 SECRET_FIELD = re.compile(
     r"(?i)((?:secret_?key|secret|password|token|api_?key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&}]+"
@@ -52,6 +54,7 @@ RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (SECRET_IN_PATH, r"\1***\2"),
     (BEARER, r"\1\2***"),
     (API_KEY, "lw_***"),
+    (SIGNING_SECRET, "whsec_***"),
     (BCRYPT, "$2b$***"),
     (SECRET_FIELD, r"\1***"),
     (PHONE, _mask_phone),

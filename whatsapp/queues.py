@@ -1,9 +1,10 @@
 """Queues, routes and per-queue time limits.
 
-Four queues, each with workers of its own: a 90-second gateway call on `sessions` never delays
+Five queues, each with workers of its own: a 90-second gateway call on `sessions` never delays
 a send on `messages`; the per-message traffic on `default` (dispatcher doorbells, webhook events)
 never delays the periodic `housekeeping` (sweeps, the health recorder, the beat dispatcher,
-pruning), so a 10,000-message backlog cannot starve the sweeps that recover from faults.
+pruning), so a 10,000-message backlog cannot starve the sweeps that recover from faults; and a
+slow receiver of outgoing webhooks (`webhooks`) never delays a send or a session operation.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ SESSIONS = "sessions"
 MESSAGES = "messages"
 DEFAULT = "default"
 HOUSEKEEPING = "housekeeping"
-QUEUE_NAMES = (SESSIONS, MESSAGES, DEFAULT, HOUSEKEEPING)
+WEBHOOKS = "webhooks"
+QUEUE_NAMES = (SESSIONS, MESSAGES, DEFAULT, HOUSEKEEPING, WEBHOOKS)
 
 CELERY_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in QUEUE_NAMES)
 
@@ -34,6 +36,7 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "whatsapp.health.prune": {"queue": HOUSEKEEPING},
     # Rare, and a slow mail server must not delay the per-message traffic on `default`.
     "whatsapp.alerts.*": {"queue": HOUSEKEEPING},
+    "whatsapp.webhooks.*": {"queue": WEBHOOKS},
 }
 
 # (soft, hard) seconds. Sessions sit above the gateway's 90 s start/close/logout timeout; sends
@@ -44,6 +47,8 @@ TIME_LIMITS: dict[str, tuple[int, int]] = {
     MESSAGES: (50, 60),
     DEFAULT: (25, 30),
     HOUSEKEEPING: (50, 60),
+    # One delivery waits at most WEBHOOK_TIMEOUT (10 s) for its receiver.
+    WEBHOOKS: (25, 30),
 }
 
 

@@ -130,17 +130,19 @@ def check_url(url: str) -> str | None:
     return None
 
 
-def _session(allow_private: bool) -> requests.Session:
+def guarded_session(allow_private: bool, user_agent: str = USER_AGENT) -> requests.Session:
+    """A requests session that connects only to allowed addresses (checked as connected), with
+    no proxies or credentials from the environment. Also used by outgoing webhooks."""
     session = requests.Session()
     session.trust_env = False  # no proxies, no .netrc: connect where the URL says, as nobody
-    session.headers["User-Agent"] = USER_AGENT
+    session.headers["User-Agent"] = user_agent
     adapter = _GuardedAdapter(allow_private)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
 
 
-def _chain_has(exc: BaseException, kind: type[BaseException]) -> bool:
+def chain_has(exc: BaseException, kind: type[BaseException]) -> bool:
     seen: set[int] = set()
     stack: list[Any] = [exc]
     while stack:
@@ -165,13 +167,13 @@ def _get(session: requests.Session, url: str, timeout: float) -> requests.Respon
     except requests.Timeout:
         raise FetchError("timeout", "the server did not answer in time") from None
     except requests.RequestException as exc:
-        if _chain_has(exc, BlockedAddress):
+        if chain_has(exc, BlockedAddress):
             raise FetchError("address", "the URL points to a private or local address") from None
         raise FetchError("connect", "the server could not be reached") from None
 
 
 def _open(url: str, timeout: float, allow_private: bool) -> requests.Response:
-    session = _session(allow_private)
+    session = guarded_session(allow_private)
     for _hop in range(MAX_REDIRECTS + 1):
         problem = check_url(url)
         if problem:
@@ -221,6 +223,6 @@ def _chunks(response: requests.Response, max_bytes: int, deadline: float) -> Ite
             yield chunk
     except requests.RequestException as exc:
         # requests reports a read timeout while streaming as a ConnectionError.
-        if isinstance(exc, requests.Timeout) or _chain_has(exc, ReadTimeoutError):
+        if isinstance(exc, requests.Timeout) or chain_has(exc, ReadTimeoutError):
             raise FetchError("timeout", "the server stopped sending in time") from None
         raise FetchError("connect", "the connection broke during the download") from None

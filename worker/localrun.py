@@ -165,6 +165,8 @@ def build_plan(env: dict[str, str]) -> Plan:
             "worker-housekeeping": (
                 f"{celery} worker -Q housekeeping -c 1 -n housekeeping@%h --loglevel INFO"
             ),
+            # A slow receiver of outgoing webhooks never holds a send's worker.
+            "worker-webhooks": f"{celery} worker -Q webhooks -c 2 -n webhooks@%h --loglevel INFO",
             "beat": f"{celery} beat --loglevel INFO",
             "flower": f"{celery} flower --address=127.0.0.1 --port={flower_port}",
         }

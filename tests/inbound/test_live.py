@@ -77,7 +77,7 @@ def test_inbound_from_a_phone_a_lid_and_a_group_are_stored_apart_and_listed(live
         timeout=10,
     )
     assert answer.status_code == 200
-    listed = [(r["text"], r["sender"], r["sender_lid"]) for r in answer.json()["results"]]
+    listed = [(r["text"], r["from"], r["from_lid"]) for r in answer.json()["results"]]
     assert listed == [
         ("in a group", phone(2), None),
         ("from a lid", None, f"{LID}@lid"),

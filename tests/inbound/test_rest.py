@@ -28,12 +28,12 @@ def test_a_received_text_is_listed_and_read_with_every_field(api_client, instanc
     one = api_client.get(f"/api/v1/inbound/{row.pk}").json()
     assert listed["results"] == [one]
     assert one == {
-        "id": row.pk,
+        "id": str(row.pk),
         "instance": "main",
-        "gateway_id": row.gateway_id,
+        "gateway_message_id": row.gateway_id,
         "type": "chat",
-        "sender": phone(1),
-        "sender_lid": None,
+        "from": phone(1),
+        "from_lid": None,
         "push_name": "Bia",
         "chat": phone(1),
         "is_group": False,
@@ -121,7 +121,7 @@ def test_a_key_limited_to_one_instance_sees_only_its_messages(make_instance, sim
     hidden = deliver(other, sim.incoming(other.session_name, phone(2), "other"))
     _row, key = ApiKey.create("limited", scopes=["read"], instances=[mine])
     limited = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
-    assert [r["id"] for r in limited.get("/api/v1/inbound").json()["results"]] == [seen.pk]
+    assert [r["id"] for r in limited.get("/api/v1/inbound").json()["results"]] == [str(seen.pk)]
     assert limited.get(f"/api/v1/inbound/{hidden.pk}").status_code == 404
     assert limited.get("/api/v1/inbound?instance=other").status_code == 400
     no_read = Client(HTTP_AUTHORIZATION=f"Bearer {ApiKey.create('send', scopes=['send'])[1]}")

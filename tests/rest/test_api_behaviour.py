@@ -141,6 +141,9 @@ def test_the_document_lists_every_route_with_its_error_bodies(client):
         "/api/v1/media/{id}": {"get"},
         "/api/v1/inbound": {"get"},
         "/api/v1/inbound/{id}": {"get"},
+        "/api/v1/webhooks": {"get", "post"},
+        "/api/v1/webhooks/{id}": {"get", "delete"},
+        "/api/v1/webhooks/{id}/test": {"post"},
     }
     assert {path: set(ops) for path, ops in spec["paths"].items()} == routes
     error = {"$ref": "#/components/schemas/Error"}

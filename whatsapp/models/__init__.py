@@ -7,6 +7,7 @@ from whatsapp.models.instance import Instance
 from whatsapp.models.media import InboundMedia, MediaFetch, MediaFile
 from whatsapp.models.message import MessageAttempt, OutboundMessage
 from whatsapp.models.operation import SessionOperation
+from whatsapp.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Alert",
@@ -23,4 +24,6 @@ __all__ = [
     "MessageAttempt",
     "OutboundMessage",
     "SessionOperation",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -86,7 +86,35 @@ def document(request: HttpRequest) -> dict[str, Any]:
     # Batch items are validated one by one (rest/schemas.py), but they are NewMessages.
     batch = schema["components"]["schemas"]["NewBatch"]["properties"]["messages"]
     batch["items"] = {"$ref": "#/components/schemas/NewMessage"}
+    _declare_events(schema)
     return schema
+
+
+def _declare_events(schema: dict[str, Any]) -> None:
+    """The events posted to webhook endpoints, as OpenAPI 3.1 `webhooks` (docs/events.md)."""
+    from .webhook_schemas import EVENT_SCHEMAS
+
+    schema["components"]["schemas"].update(EVENT_SCHEMAS)
+    signed = {
+        name: {"required": True, "schema": {"type": "string"}, "in": "header", "name": name}
+        for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
+    }
+    schema["webhooks"] = {
+        name.removesuffix("Event"): {
+            "post": {
+                "summary": EVENT_SCHEMAS[name]["description"],
+                "parameters": list(signed.values()),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
+                    },
+                },
+                "responses": {"2XX": {"description": "Delivered; anything else is retried."}},
+            }
+        }
+        for name in EVENT_SCHEMAS
+    }
 
 
 def markdown(text: str | None) -> SafeString:

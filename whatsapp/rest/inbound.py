@@ -37,14 +37,19 @@ class InboundMedia(Schema):
 
 
 class Inbound(Schema):
-    id: int
+    id: str
     instance: str
-    gateway_id: str
+    gateway_message_id: str
     type: str = Field(description="chat, image, document, audio, ptt, video, location, vcard…")
-    sender: str | None = Field(description="E.164 digits when WhatsApp named a phone number.")
-    sender_lid: str | None = Field(description="`…@lid` when WhatsApp named only a LID.")
+    from_: str | None = Field(
+        alias="from", description="E.164 digits when WhatsApp named the sender by phone number."
+    )
+    from_lid: str | None = Field(description="`…@lid` when WhatsApp named only a LID.")
     push_name: str = Field(description="The name the sender chose in WhatsApp.")
-    chat: str = Field(description="Where a reply goes (`to` of a send): digits, LID or group.")
+    chat: str = Field(
+        description="Where a reply goes (`to` of a send): digits, LID or group; in a group, "
+        "`from` is the author."
+    )
     is_group: bool
     text: str = Field(description="The text, or a file's caption.")
     reply_to: str | None = Field(description="The gateway id of the message it quotes.")

@@ -1,5 +1,6 @@
-"""The one JSON shape of an inbound message: the REST API, the `message.received` event and the
-inbox all use it."""
+"""The one JSON shape of a received message: the REST API (`GET /inbound`), the
+`message.received` event and the inbox all use it, so a field added to inbound messages is added
+here once."""
 
 from __future__ import annotations
 
@@ -15,16 +16,16 @@ def _time(value: datetime | None) -> str | None:
 
 
 def inbound_json(row: InboundMessage) -> dict[str, Any]:
-    """`sender` (E.164 digits) and `sender_lid` (`…@lid`) are exclusive: one is null. `chat` is
-    where a reply goes (`to` of a send); `is_group` when it is a group's id. `media` is null for a
-    message without a file."""
+    """`from` (E.164 digits) and `from_lid` (`…@lid`) are exclusive: one is null. `chat` is where
+    a reply goes (`to` of a send); `is_group` when it is a group's id, and then `from` is the
+    author. `media` is null for a message without a file."""
     return {
-        "id": row.pk,
+        "id": str(row.pk),
         "instance": row.instance.slug,
-        "gateway_id": row.gateway_id,
+        "gateway_message_id": row.gateway_id,
         "type": row.type,
-        "sender": row.sender or None,
-        "sender_lid": row.sender_lid or None,
+        "from": row.sender or None,
+        "from_lid": row.sender_lid or None,
         "push_name": row.push_name,
         "chat": row.chat,
         "is_group": row.chat.endswith("@g.us"),

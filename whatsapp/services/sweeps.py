@@ -26,6 +26,7 @@ from whatsapp.services import (
     media_fetch,
     message_sweep,
     operations,
+    webhook_delivery,
     webhooks,
 )
 from whatsapp.services.dispatch import instances_with_work
@@ -86,3 +87,4 @@ register("queued", _queued)
 register("media_fetches", media_fetch.sweep)
 register("inbound_media", inbound_media.sweep)
 register("alerts", alerts.sweep)
+register("webhook_deliveries", webhook_delivery.sweep)

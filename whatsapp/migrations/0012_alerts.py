@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('whatsapp', '0010_undelivered'),
+        ('whatsapp', '0011_undelivered'),
     ]
 
     operations = [

@@ -13,7 +13,7 @@ def chats_of_stored_messages(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('whatsapp', '0008_rich_media'),
+        ('whatsapp', '0009_webhooks'),
     ]
 
     operations = [

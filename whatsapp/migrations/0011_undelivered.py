@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('whatsapp', '0009_inbound_details'),
+        ('whatsapp', '0010_inbound_details'),
     ]
 
     operations = [

@@ -161,3 +161,26 @@ def test_the_state_writer_does_not_wait_for_the_mail_server(told, instance, rung
     drop(instance)
     assert calls == []  # only a row and a doorbell inside the writer's transaction
     assert Alert.objects.get().state == WorkState.PENDING
+
+
+def test_an_endpoint_the_deliveries_disable_is_told_once_without_its_query(
+    told, instance, rung, django_capture_on_commit_callbacks
+):
+    from whatsapp import audit
+    from whatsapp.models import WebhookEndpoint
+    from whatsapp.services import webhook_delivery, webhook_endpoints
+
+    endpoint, _secret = webhook_endpoints.create(
+        audit.PYTHON, url="https://crm.example.com/hooks?token=abc123", instance="loja"
+    )
+    now = timezone.now()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=now - timedelta(days=4))
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_delivery._note_failure(endpoint.pk, now)
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_delivery._note_failure(endpoint.pk, now)  # already disabled: nothing new
+    alert = Alert.objects.get()
+    assert (alert.kind, alert.instance_id) == (AlertKind.ENDPOINT_DISABLED, instance.pk)
+    assert send_rung(rung) == ["sent"]
+    assert "https://crm.example.com/hooks" in mail.outbox[0].body
+    assert "abc123" not in mail.outbox[0].body

@@ -16,18 +16,20 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from whatsapp import doorbell
+from whatsapp import doorbell, signals
 from whatsapp.conf import conf
 from whatsapp.gateway import values as clean
-from whatsapp.models import Alert, AlertMark, Instance
+from whatsapp.models import Alert, AlertMark, Instance, WebhookEndpoint
 from whatsapp.models.alert import AlertKind
 from whatsapp.models.media import WorkState
 from whatsapp.services import claims, session_state
@@ -87,6 +89,24 @@ def _on_session_change(change: session_state.Change) -> None:
         # The phone, the gateway's browser, or a gateway that cannot be reached: either way
         # nothing is sent from the number until it is back.
         notify(AlertKind.DISCONNECTED, change.instance_id)
+
+
+@receiver(signals.webhook_endpoint_disabled)
+def _on_endpoint_disabled(
+    sender: Any, endpoint_id: Any = None, url: str = "", **kwargs: Any
+) -> None:
+    """An endpoint that failed every delivery for WEBHOOK_DISABLE_AFTER was disabled (the signal
+    comes after that commit). Its address is shown without the query string, which may hold the
+    receiver's own token."""
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
+    since = endpoint.failing_since if endpoint else None
+    notify(
+        AlertKind.ENDPOINT_DISABLED,
+        endpoint.instance_id if endpoint else None,
+        url=urlsplit(url)._replace(query="", fragment="").geturl(),
+        endpoint=str(endpoint_id),
+        since=timezone.localtime(since).strftime("%Y-%m-%d %H:%M %Z") if since else "—",
+    )
 
 
 def _link(alert: Alert) -> str:

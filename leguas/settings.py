@@ -297,6 +297,18 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- The gateway and the product: the app reads only this dict (whatsapp/conf.py has every key).
+# Alert emails (WHATSAPP_ALERT_EMAILS) go out through Django's mail. A short timeout: a slow mail
+# server holds only the housekeeping worker sending the alert, and the sweep sends it later.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "leguas-whatsapp@localhost")
+
 WHATSAPP = {
     "GATEWAY_URL": env_str("WPPCONNECT_URL", "http://127.0.0.1:21465"),
     "GATEWAY_SECRET_KEY": env_secret(

@@ -20,11 +20,12 @@ from uuid import UUID
 
 from django.utils.translation import gettext as _
 
-from whatsapp.models import Instance, MediaFile, OutboundMessage, SessionOperation
+from whatsapp.models import InboundMessage, Instance, MediaFile, OutboundMessage, SessionOperation
 from whatsapp.models.operation import OperationKind
 from whatsapp.phones import InvalidPhone
 from whatsapp.services import batch, media_input, media_store, outbox, session_requests
 from whatsapp.services.batch import MAX_BATCH, ItemResult
+from whatsapp.services.inbound_query import InboundPage, get_inbound, list_inbound
 from whatsapp.services.instances import InstanceNotFound, get_instance
 from whatsapp.services.message_query import MessagePage, list_messages
 from whatsapp.services.outbox import (
@@ -38,6 +39,7 @@ from whatsapp.services.session_requests import SessionRequestRefused
 __all__ = [
     "MAX_BATCH",
     "IdempotencyConflict",
+    "InboundPage",
     "InstanceNotFound",
     "InvalidPhone",
     "InvalidTransition",
@@ -50,6 +52,8 @@ __all__ = [
     "cancel",
     "close_session",
     "get",
+    "inbound",
+    "inbound_message",
     "instance",
     "instances",
     "list_messages",
@@ -272,6 +276,30 @@ def cancel(message_id: UUID | str) -> OutboundMessage:
 def get(message_id: UUID | str) -> OutboundMessage:
     """The message row; raises `MessageNotFound`."""
     return outbox.get_message(message_id)
+
+
+def inbound(
+    *,
+    instance: str | None = None,
+    sender: str | None = None,
+    chat: str | None = None,
+    since: datetime | str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> InboundPage:
+    """Messages people sent to our numbers, newest first: `.results` (InboundMessage rows) and
+    `.next_cursor` for the next page. `sender` and `chat` take a phone number, a `…@lid` or (for
+    `chat`) a group id; bad filters raise `MessageValidationError` with the REST API's reasons.
+    `whatsapp.services.inbound_json.inbound_json(row)` gives a row as the REST API shows it."""
+    given: dict[str, object] = {"instance": instance, "sender": sender, "chat": chat}
+    given |= {"since": since, "limit": limit, "cursor": cursor}
+    filters = {name: value for name, value in given.items() if value is not None}
+    return list_inbound(None, None, **filters)
+
+
+def inbound_message(inbound_id: int | str) -> InboundMessage:
+    """One received message; raises `InboundMessage.DoesNotExist`."""
+    return get_inbound(inbound_id)
 
 
 def instances() -> list[Instance]:

@@ -28,5 +28,9 @@ class WhatsAppConfig(AppConfig):
 
         liveness.connect_beat()
         metrics.connect()
+        # Listens to the session state writer: alert emails when a number drops.
         # Outgoing events and signals listen to the writers of state (services/webhook_events).
-        from whatsapp.services import webhook_events  # noqa: F401
+        from whatsapp.services import (
+            alerts,  # noqa: F401
+            webhook_events,  # noqa: F401
+        )

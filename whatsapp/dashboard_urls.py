@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from whatsapp.views.dashboard import health, media, messages, pages, review, webhooks
+from whatsapp.views.dashboard import health, inbox, media, messages, pages, review, webhooks
 
 urlpatterns = [
     path("system/whatsapp/", pages.session_page, name="dashboard"),
@@ -37,6 +37,18 @@ urlpatterns = [
         "system/whatsapp/instances/<slug:slug>/send-test/",
         messages.send_test,
         name="dashboard-send-test",
+    ),
+    path("system/whatsapp/inbox/", inbox.inbox_page, name="dashboard-inbox"),
+    path("system/whatsapp/inbox/updates/", inbox.inbox_updates, name="dashboard-inbox-updates"),
+    path(
+        "system/whatsapp/inbox/<slug:slug>/<str:chat>/",
+        inbox.inbox_page,
+        name="dashboard-inbox-thread",
+    ),
+    path(
+        "system/whatsapp/inbox/<slug:slug>/<str:chat>/reply/",
+        inbox.reply_view,
+        name="dashboard-inbox-reply",
     ),
     path("system/whatsapp/media/<uuid:media_id>/", media.media_file, name="dashboard-media"),
     path("system/whatsapp/health/", health.health_page, name="dashboard-health"),

@@ -37,6 +37,7 @@ RECORD_INSTANCE = "whatsapp.health.record_instance"
 DISPATCH_ALL = "whatsapp.housekeeping.dispatch_all"
 FETCH_MEDIA = "whatsapp.media.fetch"
 DOWNLOAD_INBOUND_MEDIA = "whatsapp.media.download_inbound"
+SEND_ALERT = "whatsapp.alerts.send"
 DELIVER_WEBHOOK = "whatsapp.webhooks.deliver"
 
 # After a failed publish, skip publishing for this long: a dead or frozen broker then costs one

@@ -34,6 +34,8 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "whatsapp.health.record_all": {"queue": HOUSEKEEPING},
     "whatsapp.health.record_instance": {"queue": HOUSEKEEPING},
     "whatsapp.health.prune": {"queue": HOUSEKEEPING},
+    # Rare, and a slow mail server must not delay the per-message traffic on `default`.
+    "whatsapp.alerts.*": {"queue": HOUSEKEEPING},
     "whatsapp.webhooks.*": {"queue": WEBHOOKS},
 }
 

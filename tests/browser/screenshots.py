@@ -17,7 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login
-from whatsapp.models import HealthSample, MessageAttempt, OutboundMessage
+from whatsapp.models import HealthSample, InboundMessage, MessageAttempt, OutboundMessage
 from whatsapp.models.message import MessageStatus
 
 OUT = Path(os.environ.get("SCREENSHOTS_DIR", "docs/screenshots"))
@@ -125,6 +125,31 @@ def recent_messages(instance) -> None:
             )
 
 
+def received_messages(instance) -> None:
+    """Two conversations: one answered by the first of `recent_messages`, one waiting."""
+    now = timezone.now()
+    rows = [
+        ("5521998765432", "Ana Souza", "Oi! Meu pedido sai hoje?", 30),
+        ("5521998765432", "Ana Souza", "Moro no centro, perto da praça.", 29),
+        ("5511912345678", "Carlos", "Vocês entregam no sábado?", 2),
+    ]
+    for n, (sender, name, text, minutes) in enumerate(rows):
+        row = InboundMessage.objects.create(
+            instance=instance,
+            gateway_id=f"false_{sender}@c.us_SCREEN{n}",
+            sender=sender,
+            chat=sender,
+            push_name=name,
+            type="chat",
+            body=text,
+        )
+        at = now - timedelta(minutes=minutes)
+        InboundMessage.objects.filter(pk=row.pk).update(sent_at=at, received_at=at)
+    OutboundMessage.objects.filter(recipient="5521998765432").update(
+        created_at=now - timedelta(minutes=28)
+    )
+
+
 def test_screenshots(page, browser, live_server, live, sim, make_instance, operator):
     instance = make_instance("principal", name="Leguas Entregas", min_gap_seconds=0)
     make_instance("suporte", default=False, name="Suporte")
@@ -184,6 +209,9 @@ def test_screenshots(page, browser, live_server, live, sim, make_instance, opera
     page.goto("/system/whatsapp/messages/")
     page.locator("[data-message] details").nth(4).evaluate("d => d.open = true")
     shot(page, "messages")
+    received_messages(instance)
+    page.goto("/system/whatsapp/inbox/principal/5521998765432/")
+    shot(page, "inbox")
     page.goto("/system/whatsapp/health/")
     shot(page, "health")
     page.locator(".chart").scroll_into_view_if_needed()

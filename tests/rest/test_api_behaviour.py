@@ -139,6 +139,8 @@ def test_the_document_lists_every_route_with_its_error_bodies(client):
         "/api/v1/operations/{operation_id}": {"get"},
         "/api/v1/media": {"post"},
         "/api/v1/media/{id}": {"get"},
+        "/api/v1/inbound": {"get"},
+        "/api/v1/inbound/{id}": {"get"},
         "/api/v1/webhooks": {"get", "post"},
         "/api/v1/webhooks/{id}": {"get", "delete"},
         "/api/v1/webhooks/{id}/test": {"post"},

@@ -163,6 +163,35 @@ def test_incoming_messages_become_onmessage_webhooks(sim, api, receiver):
     assert event["notifyName"]
 
 
+def test_lid_group_and_quoted_messages_have_whatsapps_layouts(sim, api, receiver):
+    api.connect(webhook=receiver.url)
+    first = sim.incoming("demo", "37233239318535", "by lid", lid=True, push_name="Lia")
+    by_lid = receiver.wait_for("onmessage", body="by lid")
+    sim.incoming(
+        "demo", "5521988887777", "in group", group="120363025246125486", quoted=first["id"]
+    )
+    in_group = receiver.wait_for("onmessage", body="in group")
+
+    assert by_lid["from"] == by_lid["chatId"] == by_lid["sender"]["id"] == "37233239318535@lid"
+    assert by_lid["id"].startswith("false_37233239318535@lid_") and "author" not in by_lid
+    assert by_lid["notifyName"] == by_lid["sender"]["pushname"] == "Lia"
+    assert in_group["from"] == in_group["chatId"] == "120363025246125486@g.us"
+    assert in_group["isGroupMsg"] is True
+    assert in_group["author"] == in_group["sender"]["id"] == "5521988887777@c.us"
+    assert in_group["id"].endswith("_5521988887777@c.us")
+    assert in_group["quotedMsgId"] == first["id"]
+
+
+def test_an_error_ack_is_fired_and_kept(sim, api, receiver):
+    api.connect(webhook=receiver.url)
+    msg = api.send("5521999999999", "refused").json()["response"][0]
+
+    sim.ack(msg["id"], -1)
+
+    assert receiver.wait_for("onack", ack=-1)["ack"] == -1
+    assert api.get(f"message-by-id/{msg['id']}").json()["response"]["data"]["ack"] == -1
+
+
 def test_message_by_id_finds_a_sent_message(sim, api):
     api.connect()
     msg = api.send("5521999999999", "find me").json()["response"][0]

@@ -315,7 +315,7 @@ def test_a_received_message_raises_message_received_with_its_json(
     assert event["data"]["text"] == "oi 👋"
     assert event["data"]["from"] == "5521987000001"
     assert event["data"]["gateway_message_id"] == payload["id"]
-    assert "media" not in event["data"]
+    assert event["data"]["media"] is None and event["data"]["from_lid"] is None
     inbound.store(connected_instance, payload)  # the same message again: no second event
     assert WebhookDelivery.objects.count() == 1
 

@@ -1,4 +1,4 @@
-"""Admin for instances, operations, health samples and gateway events."""
+"""Admin for instances, operations, health samples, gateway events and alert emails."""
 
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ from whatsapp import audit, crypto
 from whatsapp.admin.scoping import InstanceScopedAdmin
 from whatsapp.admin.wording import ModelWording
 from whatsapp.forms import InstanceSettingsForm
-from whatsapp.models import GatewayEvent, HealthSample, InboundMessage, Instance, SessionOperation
+from whatsapp.models import (
+    Alert,
+    GatewayEvent,
+    HealthSample,
+    InboundMessage,
+    Instance,
+    SessionOperation,
+)
 
 
 class InstanceForm(InstanceSettingsForm):
@@ -109,11 +116,26 @@ class GatewayEventAdmin(InstanceScopedAdmin):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(InstanceScopedAdmin):
-    list_display = ["received_at", "instance", "sender", "type", "body"]
+    list_display = ["received_at", "instance", "chat", "sender", "sender_lid", "type", "body"]
     list_filter = ["instance", "type"]
-    search_fields = ["sender", "body"]
+    search_fields = ["sender", "sender_lid", "chat", "push_name", "body"]
 
     # Inbound messages come from the gateway's webhooks only; a typed one would be a forgery.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(InstanceScopedAdmin):
+    """Alert emails, as sent or still to send; written only by services/alerts.py."""
+
+    list_display = ["created_at", "instance", "kind", "state", "attempts", "error"]
+    list_filter = ["kind", "state"]
+    readonly_fields = ["instance", "kind", "values", "state", "attempts", "error", "finished_at"]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -1,3 +1,4 @@
+from whatsapp.models.alert import Alert, AlertMark
 from whatsapp.models.apikey import ApiKey
 from whatsapp.models.audit import AuditEntry
 from whatsapp.models.events import GatewayEvent, InboundMessage
@@ -9,6 +10,8 @@ from whatsapp.models.operation import SessionOperation
 from whatsapp.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "Alert",
+    "AlertMark",
     "ApiKey",
     "AuditEntry",
     "GatewayEvent",

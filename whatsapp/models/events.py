@@ -57,6 +57,14 @@ class GatewayEvent(models.Model):
 
 
 class InboundMessage(models.Model):
+    """A message someone sent to one of our numbers, as `onmessage` described it.
+
+    `sender` holds E.164 digits only when WhatsApp named the sender by phone number; a sender
+    known only by a LID (`…@lid`, contract §7.3) has it in `sender_lid` and `sender` empty.
+    `chat` is where a reply goes, written as `to` takes it: the sender's digits or LID in a
+    one-to-one chat, the group's id (`…@g.us`) in a group, where the sender is the author.
+    """
+
     instance = models.ForeignKey(
         "whatsapp.Instance",
         on_delete=models.CASCADE,
@@ -64,11 +72,17 @@ class InboundMessage(models.Model):
         verbose_name=_("instance"),
     )
     gateway_id = models.CharField(_("gateway id"), max_length=200)
-    sender = models.CharField(_("from"), max_length=64)
+    sender = models.CharField(_("from"), max_length=64, blank=True)
+    sender_lid = models.CharField(_("sender's LID"), max_length=64, blank=True)
+    chat = models.CharField(_("chat"), max_length=200, blank=True)
+    push_name = models.CharField(_("push name"), max_length=100, blank=True)
     body = models.TextField(_("body"), blank=True)
     type = models.CharField(_("type"), max_length=30, blank=True)
+    quoted_id = models.CharField(_("quoted message id"), max_length=200, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    # When a person opened its conversation in the inbox: unread counts are rows without it.
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("inbound message")
@@ -78,6 +92,10 @@ class InboundMessage(models.Model):
             models.UniqueConstraint(
                 fields=["instance", "gateway_id"], name="one_inbound_per_gateway_id"
             )
+        ]
+        indexes = [
+            models.Index(fields=["received_at", "id"], name="inbound_page_idx"),
+            models.Index(fields=["instance", "chat", "received_at"], name="inbound_chat_idx"),
         ]
 
     def __str__(self) -> str:

@@ -18,11 +18,15 @@ class MessageStatus(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown, being checked")
     CANCELLED = "cancelled", _("Cancelled")
     EXPIRED = "expired", _("Expired")
+    # Sent, but no delivery receipt after WHATSAPP_UNDELIVERED_AFTER; a late receipt still
+    # moves it on.
+    UNDELIVERED = "undelivered", _("Not delivered")
 
 
 # Statuses a message never leaves, and those a person may still cancel.
 FINAL_STATUSES = (
     MessageStatus.SENT,
+    MessageStatus.UNDELIVERED,
     MessageStatus.DELIVERED,
     MessageStatus.READ,
     MessageStatus.FAILED,
@@ -222,6 +226,10 @@ class OutboundMessage(models.Model):
                 fields=["needs_review_since"],
                 condition=Q(needs_review_since__isnull=False),
                 name="msg_review_idx",
+            ),
+            # The sweep's look-up of sent messages never delivered (WHATSAPP_UNDELIVERED_AFTER).
+            models.Index(
+                fields=["sent_at"], condition=Q(status="sent"), name="msg_undelivered_idx"
             ),
         ]
 

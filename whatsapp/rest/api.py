@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from . import batches, errors, instances, media, messages, webhooks
+from . import batches, errors, inbound, instances, media, messages, webhooks
 from .auth import KeyRateThrottle
 from .http import JsonParser, api_view
 
@@ -54,4 +54,5 @@ api.add_router("", batches.router)
 api.add_router("", messages.router)
 api.add_router("", instances.router)
 api.add_router("", media.router)
+api.add_router("", inbound.router)
 api.add_router("", webhooks.router)

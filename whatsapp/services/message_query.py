@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from whatsapp.gateway import values
 from whatsapp.models import OutboundMessage
 from whatsapp.models.message import MessageStatus
 from whatsapp.phones import InvalidPhone, normalize
@@ -32,18 +33,30 @@ class MessagePage:
     next_cursor: str | None
 
 
-def cursor_of(message: OutboundMessage) -> str:
-    raw = f"{message.created_at.isoformat()}|{message.id}"
+def encode_cursor(when: datetime, ident: object) -> str:
+    """An opaque cursor for keyset pages ordered by (time, id), newest first."""
+    raw = f"{when.isoformat()}|{ident}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _from_cursor(cursor: str) -> tuple[datetime, UUID]:
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """(time, id text) of a cursor; ValueError, UnicodeDecodeError or OverflowError when it is
+    not one `encode_cursor` gave."""
     padded = cursor + "=" * (-len(cursor) % 4)
     created, _sep, ident = base64.urlsafe_b64decode(padded).decode().partition("|")
     when = parse_datetime(created)
     if when is None or timezone.is_naive(when):
         raise ValueError(cursor)
-    return when.astimezone(UTC), UUID(ident)
+    return when.astimezone(UTC), ident
+
+
+def cursor_of(message: OutboundMessage) -> str:
+    return encode_cursor(message.created_at, message.id)
+
+
+def _from_cursor(cursor: str) -> tuple[datetime, UUID]:
+    when, ident = decode_cursor(cursor)
+    return when, UUID(ident)
 
 
 def parse_instant(value: object) -> datetime:
@@ -61,11 +74,11 @@ def parse_instant(value: object) -> datetime:
     return parsed.astimezone(UTC)  # OverflowError at the edges of the calendar
 
 
-def _text(name: str, value: object, errors: dict[str, list[str]]) -> str | None:
+def text_filter(name: str, value: object, errors: dict[str, list[str]]) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or "\x00" in value:
-        errors[name] = [_("Give this filter as text, without NUL characters.")]
+    if not isinstance(value, str) or values.has_unstorable(value):
+        errors[name] = [_("Give this filter as text, without NUL characters or lone surrogates.")]
         return None
     return value.strip()
 
@@ -73,7 +86,7 @@ def _text(name: str, value: object, errors: dict[str, list[str]]) -> str | None:
 def _statuses(value: object, errors: dict[str, list[str]]) -> list[str] | None:
     if isinstance(value, list | tuple):
         value = ",".join(str(v) for v in value)
-    text = _text("status", value, errors)
+    text = text_filter("status", value, errors)
     if text is None:
         return None
     wanted = [s.strip() for s in text.split(",") if s.strip()]
@@ -86,7 +99,7 @@ def _statuses(value: object, errors: dict[str, list[str]]) -> list[str] | None:
     return wanted
 
 
-def _limit(value: object, errors: dict[str, list[str]]) -> int:
+def page_limit(value: object, errors: dict[str, list[str]]) -> int:
     if value is None or value == "":
         return DEFAULT_LIMIT
     try:
@@ -107,10 +120,10 @@ def _filtered(
     statuses = _statuses(filters.get("status"), errors)
     if statuses is not None:
         queryset = queryset.filter(status__in=statuses)
-    slug = _text("instance", filters.get("instance"), errors)
+    slug = text_filter("instance", filters.get("instance"), errors)
     if slug:
         queryset = queryset.filter(instance__slug=slug)
-    recipient = _text("recipient", filters.get("recipient"), errors)
+    recipient = text_filter("recipient", filters.get("recipient"), errors)
     if recipient:
         if "@" in recipient:  # a group's id or a LID, as stored
             queryset = queryset.filter(recipient=recipient)
@@ -127,7 +140,7 @@ def _filtered(
             queryset = queryset.filter(**{lookup: parse_instant(value)})
         except (ValueError, OverflowError):
             errors[field] = [_("Enter a date and time in ISO 8601, e.g. 2030-01-31T14:30:00Z.")]
-    cursor = _text("cursor", filters.get("cursor"), errors)
+    cursor = text_filter("cursor", filters.get("cursor"), errors)
     if cursor:
         try:
             created, ident = _from_cursor(cursor)
@@ -151,7 +164,7 @@ def list_messages(
     }
     rows = within if within is not None else OutboundMessage.objects.all()
     queryset = _filtered(rows.select_related("instance", "media"), filters, errors)
-    limit = _limit(filters.get("limit"), errors)
+    limit = page_limit(filters.get("limit"), errors)
     if errors:
         raise MessageValidationError(errors)
     page = list(queryset.order_by("-created_at", "-id")[: limit + 1])

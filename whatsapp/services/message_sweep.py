@@ -6,7 +6,8 @@
   lease → unknown, the lost try counted, then reconciled;
 * queued past its expiry → expired;
 * unknown whose reconcile is overdue → reconciled again; past WHATSAPP_UNKNOWN_GRACE, flagged
-  for a person (services/review.py).
+  for a person (services/review.py);
+* sent but still without a delivery receipt after WHATSAPP_UNDELIVERED_AFTER → undelivered.
 
 Releasing early is safe by construction: a released dispatched row gets a new token, and a
 released send is looked up on the gateway, never resent blindly (services/reconcile.py).
@@ -24,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from whatsapp import broker, liveness
+from whatsapp.conf import conf
 from whatsapp.models import MessageAttempt, OutboundMessage
 from whatsapp.models.message import AttemptOutcome, MessageStatus
 from whatsapp.queues import MESSAGES
@@ -45,6 +47,7 @@ class SweepResult:
     orphaned: int = 0
     expired: int = 0
     flagged: int = 0
+    undelivered: int = 0
     to_reconcile: list[UUID] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
@@ -53,6 +56,7 @@ class SweepResult:
             "orphaned": self.orphaned,
             "expired": self.expired,
             "flagged": self.flagged,
+            "undelivered": self.undelivered,
             "reconcile": len(self.to_reconcile),
         }
 
@@ -147,6 +151,17 @@ def release_sending(now: datetime) -> list[UUID]:
     return orphans
 
 
+def mark_undelivered(now: datetime) -> int:
+    """Sent messages without a delivery receipt for UNDELIVERED_AFTER → undelivered, so the
+    application hears of them; a late receipt still moves them on (services/receipts.py)."""
+    cutoff = now - timedelta(seconds=int(conf.UNDELIVERED_AFTER))
+    return len(
+        transitions.move_many(
+            Q(sent_at__lt=cutoff), frm=MessageStatus.SENT, to=MessageStatus.UNDELIVERED
+        )
+    )
+
+
 def sweep(now: datetime | None = None) -> SweepResult:
     now = now or timezone.now()
     result = SweepResult()
@@ -155,6 +170,7 @@ def sweep(now: datetime | None = None) -> SweepResult:
     result.orphaned = len(orphans)
     result.expired = expire_due(now)
     result.flagged = review.flag_overdue(now)
+    result.undelivered = mark_undelivered(now)
     overdue = OutboundMessage.objects.filter(
         status=MessageStatus.UNKNOWN, next_attempt_at__lte=now - RECONCILE_GRACE
     ).values_list("id", flat=True)

@@ -126,9 +126,15 @@ def note_error(instance: Instance | int, message: str) -> None:
 
 
 def mark_needs_scan(instance: Instance | int, message: str) -> None:
-    """The login is gone: reconnecting cannot help until a person scans a new QR."""
+    """The login is gone: reconnecting cannot help until a person scans a new QR. The first time
+    people are told (an alert email)."""
+    from whatsapp.services import alerts  # it listens here: imported late, not in a cycle
+
     instance_id = instance if isinstance(instance, int) else instance.pk
-    Instance.objects.filter(pk=instance_id).update(needs_scan=True, last_error=message)
+    with transaction.atomic():
+        if Instance.objects.filter(pk=instance_id, needs_scan=False).update(needs_scan=True):
+            alerts.notify(alerts.AlertKind.NEEDS_SCAN, instance_id)
+        Instance.objects.filter(pk=instance_id).update(needs_scan=True, last_error=message)
     if isinstance(instance, Instance):
         instance.needs_scan, instance.last_error = True, message
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from whatsapp import doorbell
 from whatsapp.services import (
+    alerts,
     inbound_media,
     media_fetch,
     message_sweep,
@@ -67,7 +68,8 @@ def _messages(now: datetime) -> int:
     result = message_sweep.sweep(now)
     for message_id in result.to_reconcile:
         doorbell.publish(doorbell.RECONCILE, (str(message_id),))
-    return result.requeued + result.orphaned + result.expired + len(result.to_reconcile)
+    moved = result.requeued + result.orphaned + result.expired + result.undelivered
+    return moved + len(result.to_reconcile)
 
 
 def _queued(now: datetime) -> int:
@@ -84,4 +86,5 @@ register("messages", _messages)
 register("queued", _queued)
 register("media_fetches", media_fetch.sweep)
 register("inbound_media", inbound_media.sweep)
+register("alerts", alerts.sweep)
 register("webhook_deliveries", webhook_delivery.sweep)

@@ -37,7 +37,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.DISPATCHED: frozenset({S.SENDING, S.QUEUED, S.CANCELLED, S.EXPIRED}),
     S.SENDING: frozenset({S.SENT, S.DELIVERED, S.READ, S.QUEUED, S.FAILED, S.UNKNOWN}),
     S.UNKNOWN: frozenset({S.SENT, S.DELIVERED, S.READ, S.QUEUED, S.FAILED}),
-    S.SENT: frozenset({S.DELIVERED, S.READ}),
+    # sent → failed: WhatsApp refused it after the gateway accepted it (an ack of -1).
+    S.SENT: frozenset({S.DELIVERED, S.READ, S.UNDELIVERED, S.FAILED}),
+    # A receipt may come long after WHATSAPP_UNDELIVERED_AFTER (a phone off for days).
+    S.UNDELIVERED: frozenset({S.DELIVERED, S.READ, S.FAILED}),
     S.DELIVERED: frozenset({S.READ}),
     S.READ: frozenset(),
     S.FAILED: frozenset({S.QUEUED}),

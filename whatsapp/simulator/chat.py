@@ -82,18 +82,24 @@ def fire_ack(sim: Simulator, name: str, msg_id: str, ack: int) -> bool:
 
 
 def receive(
-    sim: Simulator, name: str, phone: str, body: str, media: InboundFile | None = None
+    sim: Simulator,
+    name: str,
+    phone: str,
+    body: str,
+    media: InboundFile | None = None,
+    **origin: Any,
 ) -> dict[str, Any] | None:
     """A contact writes to the session: stored in the chat and sent as `onmessage`.
 
     With `media`, the message describes a file as WhatsApp Web does (type, mimetype, size,
     caption, filename); its bytes stay here for download-media, as with `autoDownload` off.
+    `origin` (`lid`, `group`, `quoted`, `push_name`) as `incoming_message` takes them.
     """
     digits = "".join(ch for ch in phone if ch.isdigit())
     with sim.lock:
         if not sim.is_connected(name) or not digits:
             return None
-        msg = incoming_message(sim.own_of(name), digits, body, int(time.time()))
+        msg = incoming_message(sim.own_of(name), digits, body, int(time.time()), **origin)
         file = None
         if media is not None:
             msg.update(

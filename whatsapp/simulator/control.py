@@ -122,7 +122,12 @@ def _session_action(
         problem = sim.unlink(name)
     elif action == "incoming":
         msg = chat.receive(
-            sim, name, str(body.get("phone", "")), str(body.get("body", "")), _inbound_file(body)
+            sim,
+            name,
+            str(body.get("phone", "")),
+            str(body.get("body", "")),
+            _inbound_file(body),
+            **_origin(body),
         )
         if msg is None:
             return _error(409, f"session {name!r} is not connected or phone is empty")
@@ -153,10 +158,23 @@ def _inbound_file(body: dict[str, Any]) -> chat.InboundFile | None:
     )
 
 
+def _origin(body: dict[str, Any]) -> dict[str, Any]:
+    """`lid` (the phone is a LID), `group` (a group id), `quoted`, `push_name`."""
+    group = str(body.get("group") or "")
+    if group and not group.endswith("@g.us"):
+        group += "@g.us"
+    return {
+        "lid": body.get("lid") is True,
+        "group": group,
+        "quoted": str(body.get("quoted") or ""),
+        "push_name": str(body.get("push_name") or ""),
+    }
+
+
 def _manual_ack(sim: Simulator, msg_id: str, body: dict[str, Any]) -> Response:
     ack = int(body.get("ack", 0))
-    if ack not in (2, 3, 4):
-        return _error(400, "ack must be 2 (delivered), 3 (read) or 4 (played)")
+    if ack not in (-1, 2, 3, 4):
+        return _error(400, "ack must be -1 (refused), 2 (delivered), 3 (read) or 4 (played)")
     found = sim.messages.find(msg_id)
     if found is None:
         return _error(404, f"no message {msg_id!r}")

@@ -91,10 +91,26 @@ def sent_message(own: str, to: str, body: str, t: int) -> dict[str, Any]:
     }
 
 
-def incoming_message(own: str, phone: str, body: str, t: int) -> dict[str, Any]:
-    chat = f"{phone}@c.us"
-    msg_id = f"false_{chat}_{secrets.token_hex(10).upper()}"
-    return {
+def incoming_message(
+    own: str,
+    phone: str,
+    body: str,
+    t: int,
+    *,
+    lid: bool = False,
+    group: str = "",
+    quoted: str = "",
+    push_name: str = "",
+) -> dict[str, Any]:
+    """An `onmessage` as WhatsApp Web serialises it (contract §6, §7.3): from a phone number
+    (`…@c.us`) or a LID (`…@lid`), in a one-to-one chat or a group (`from` the group, `author`
+    the person), replying to `quoted` or not."""
+    person = f"{phone}@{'lid' if lid else 'c.us'}"
+    chat = group or person
+    key = secrets.token_hex(10).upper()
+    msg_id = f"false_{chat}_{key}_{person}" if group else f"false_{chat}_{key}"
+    name = push_name or f"Contact {phone}"
+    msg: dict[str, Any] = {
         "id": msg_id,
         "ack": 1,
         "body": body,
@@ -102,28 +118,34 @@ def incoming_message(own: str, phone: str, body: str, t: int) -> dict[str, Any]:
         "type": "chat",
         "t": t,
         "timestamp": t,
-        "notifyName": f"Contact {phone}",
+        "notifyName": name,
         "from": chat,
         "to": f"{own}@c.us",
         "chatId": chat,
         "self": "in",
         "fromMe": False,
         "isNewMsg": True,
-        "isGroupMsg": False,
+        "isGroupMsg": bool(group),
         "isMedia": False,
         "isNotification": False,
         "sender": {
-            "id": chat,
-            "pushname": f"Contact {phone}",
+            "id": person,
+            "pushname": name,
             "type": "in",
             "isMe": False,
             "isUser": True,
             "isWAContact": True,
             "isMyContact": False,
-            "formattedName": f"+{phone}",
+            "formattedName": name if lid else f"+{phone}",
         },
         "mediaData": {},
     }
+    if group:
+        msg["author"] = person
+    if quoted:
+        msg["quotedMsgId"] = quoted
+        msg["quotedStanzaID"] = quoted.split("_")[2] if quoted.count("_") >= 2 else quoted
+    return msg
 
 
 def ack_payload(msg: dict[str, Any], ack: int) -> dict[str, Any]:
@@ -217,7 +239,8 @@ class MessageStore:
             msg = self._by_id.get((session, msg_id))
             if msg is None:
                 return None
-            msg["ack"] = max(msg["ack"], ack)
+            # An error ack (-1, WhatsApp refused it) replaces any level; others only rise.
+            msg["ack"] = ack if ack < 0 else max(msg["ack"], ack)
             return dict(msg)
 
     def chat(self, session: str, chat_id: str) -> list[dict[str, Any]]:

@@ -77,7 +77,8 @@ class SimulatorHandle:
 
     def incoming(self, session: str, phone: str, body: str = "", **media: Any) -> dict[str, Any]:
         """A contact writes; with `media_base64` (and `mimetype`, `type`, `filename`,
-        `caption`) it sends a file, downloadable with download-media."""
+        `caption`) it sends a file, downloadable with download-media. `lid=True` makes `phone` a
+        LID, `group="…@g.us"` sends it in that group, `quoted=<id>` replies, `push_name`."""
         payload = {"phone": phone, "body": body, **media}
         result = self._call("POST", self._session_path(session, "incoming"), payload)
         return result["message"]

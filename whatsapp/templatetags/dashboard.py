@@ -22,6 +22,7 @@ SESSION_TONES = {
     "UNKNOWN": "warn",
 }
 MESSAGE_TONES = {
+    "undelivered": "warn",
     "queued": "off",
     "dispatched": "busy",
     "sending": "busy",

@@ -16,6 +16,7 @@ const TONES = {
   unknown: "warn",
   cancelled: "off",
   expired: "warn",
+  undelivered: "warn",
 };
 // Delivered-but-unread can last forever: stop following after this long.
 const FOLLOW_MS = 10 * 60 * 1000;

@@ -14,6 +14,7 @@ from django.utils import timezone
 from tests.messages.conftest import phone
 from whatsapp import api
 from whatsapp.models import ApiKey, OutboundMessage
+from whatsapp.rest.auth import authenticate
 from whatsapp.scopes import ALL_SCOPES
 from whatsapp.services import outbox
 
@@ -163,6 +164,24 @@ def test_rest_needs_a_valid_unrevoked_key_and_records_its_use(client, instance):
     assert row.last_used_at is not None
     ApiKey.objects.filter(pk=row.pk).update(revoked_at=timezone.now())
     assert client.get("/api/v1/messages", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 401
+
+
+def test_a_key_used_again_within_a_minute_costs_one_query_not_a_second_write(
+    client, instance, django_assert_num_queries
+):
+    row, key = ApiKey.create("app")
+    a_second_ago = timezone.now() - timedelta(seconds=1)
+    ApiKey.objects.filter(pk=row.pk).update(last_used_at=a_second_ago)
+    request = mock.Mock(headers={"Authorization": f"Bearer {key}"})
+    with django_assert_num_queries(1):
+        assert authenticate(request) == row
+    row.refresh_from_db()
+    assert row.last_used_at == a_second_ago
+    ApiKey.objects.filter(pk=row.pk).update(last_used_at=timezone.now() - timedelta(minutes=2))
+    with django_assert_num_queries(2):
+        assert authenticate(request) == row
+    row.refresh_from_db()
+    assert row.last_used_at > timezone.now() - timedelta(seconds=30)
 
 
 def test_rest_list_filters_and_paginates_with_a_cursor(api_client, make_instance, instance):

@@ -9,10 +9,12 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.messages.conftest import phone
-from whatsapp import api
+from whatsapp import api, doorbell
 from whatsapp.models import ApiKey, OutboundMessage
 from whatsapp.rest.auth import authenticate
 from whatsapp.scopes import ALL_SCOPES
@@ -279,3 +281,31 @@ def test_apikey_command_prints_the_key_once_and_revokes(capsys):
     assert ApiKey.objects.get(name="crm").revoked_at is not None
     with pytest.raises(CommandError):
         call_command("whatsapp_apikey", "revoke", "crm")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_enqueue_outside_a_transaction_is_one_insert_committed_before_its_ring(
+    instance, monkeypatch
+):
+    published = []
+
+    def publish(task_name, args, **options):
+        in_transaction = transaction.get_connection().in_atomic_block
+        published.append((task_name, args, in_transaction, OutboundMessage.objects.count()))
+
+    monkeypatch.setattr(doorbell, "publish", publish)
+    with CaptureQueriesContext(connection) as queries:
+        api.send_text(phone(1), "one statement")
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    assert "BEGIN" not in statements and statements.count("INSERT") == 1
+    assert published == [(doorbell.DISPATCH, (instance.pk,), False, 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_race_on_an_idempotency_key_outside_a_transaction_replays_the_first_message(
+    instance,
+):
+    first = api.send_text(phone(1), "once", idempotency_key="k-1")
+    with mock.patch.object(outbox, "_existing", side_effect=[None, first]):
+        again = api.send_text(phone(1), "once", idempotency_key="k-1")
+    assert again.pk == first.pk and OutboundMessage.objects.count() == 1

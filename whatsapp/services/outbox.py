@@ -131,6 +131,17 @@ def new_row(
     return row
 
 
+def _insert(message: OutboundMessage) -> None:
+    if transaction.get_connection().in_atomic_block:
+        # A savepoint, so a lost race on the key leaves the caller's transaction usable.
+        with transaction.atomic():
+            message.save(force_insert=True)
+    else:
+        # Autocommit (a REST request): the one INSERT commits alone, and a failed one leaves
+        # nothing to roll back, so BEGIN and COMMIT would only add two round trips.
+        message.save(force_insert=True)
+
+
 def enqueue_request(
     request: SendRequest, *, enqueued_by: str = "", api_key: ApiKey | None = None
 ) -> tuple[OutboundMessage, bool]:
@@ -143,11 +154,9 @@ def enqueue_request(
         existing = _existing(request, api_key)
         if existing is not None:
             return _replay(existing, fingerprint), False
+    message = new_row(request, fingerprint, enqueued_by, api_key=api_key)
     try:
-        # A savepoint, so a lost race on the key leaves the caller's transaction usable.
-        with transaction.atomic():
-            message = new_row(request, fingerprint, enqueued_by, api_key=api_key)
-            message.save(force_insert=True)
+        _insert(message)
     except IntegrityError:
         existing = _existing(request, api_key) if request.idempotency_key else None
         if existing is None:

@@ -25,6 +25,7 @@ PARTS = {
     "http": "bench.http_bench",
     "batch": "bench.batch_bench",
     "messages": "bench.messages_bench",
+    "latency": "bench.latency_bench",
     "sessions": "bench.sessions_bench",
     "pacing": "bench.pacing_bench",
     "media": "bench.media_bench",

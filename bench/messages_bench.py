@@ -22,7 +22,7 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench import report  # noqa: E402
+from bench import report, sqlcount  # noqa: E402
 from bench.stack import standalone_django  # noqa: E402
 
 standalone_django()
@@ -121,7 +121,7 @@ def main() -> int:
         WorkerProcess("messages", concurrency=4, env=env),
     ]
     for worker in workers:
-        worker.args += ["--include", "bench.bare_tasks"]
+        worker.args += ["--include", "bench.bare_tasks,bench.sqlcount"]
         worker.start()
     results: dict[str, Any] = {}
     try:
@@ -158,6 +158,7 @@ def main() -> int:
         results["drain_queue_per_s"] = round(queue_rate, 1)
         results["drain_bare_celery_per_s"] = round(bare_rate, 1)
         results["drain_ratio"] = round(queue_rate / bare_rate, 2)
+        results["sql"] = SQL_COUNTS[-1]
         results["drain_ratios"] = [
             round(q / b, 2) for q, b in zip(queue_rates, bare_rates, strict=True)
         ]
@@ -176,6 +177,10 @@ def main() -> int:
     return report.finish("Message queue", "messages", body, targets, quick=args.quick)
 
 
+# Per round, the SQL each task made during the queue's drain (bench/sqlcount.py).
+SQL_COUNTS: list[dict[str, dict[str, int]]] = []
+
+
 def drain_round(instance: Instance, sim: Any, drain: int, round_no: int) -> tuple[float, float]:
     """One timed drain through the queue, then the same sends as bare Celery tasks."""
     reset(instance, connected=False)
@@ -186,6 +191,7 @@ def drain_round(instance: Instance, sim: Any, drain: int, round_no: int) -> tupl
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     wait_until(lambda: broker.llen("default") == 0, timeout=120, interval=0.1)
     time.sleep(1)
+    broker.delete(sqlcount.KEY)
     Instance.objects.filter(pk=instance.pk).update(connected=True, status="CONNECTED")
     started = time.perf_counter()
     doorbell.publish(doorbell.DISPATCH, (instance.pk,))
@@ -195,6 +201,9 @@ def drain_round(instance: Instance, sim: Any, drain: int, round_no: int) -> tupl
         interval=0.05,
     )
     queue_s = time.perf_counter() - started
+    wait_until(lambda: OutboundMessage.objects.filter(status__in=done).count() >= drain, 5)
+    time.sleep(1)  # the last tasks' counts reach Redis after their outcome is written
+    SQL_COUNTS.append(sqlcount.read(broker))
     marker = f"bare drain {round_no} "
     started = time.perf_counter()
     for i in range(drain):
@@ -207,6 +216,30 @@ def drain_round(instance: Instance, sim: Any, drain: int, round_no: int) -> tupl
         interval=0.05,
     )
     return queue_s, time.perf_counter() - started
+
+
+def sql_table(counts: dict[str, dict[str, int]], drain: int) -> list[str]:
+    """What each task did on PostgreSQL during the last round's drain, per message drained."""
+    rows = []
+    total_statements = total_trips = 0
+    for task, c in sorted(counts.items()):
+        trips = c["statements"] + 2 * c["transactions"]
+        total_statements += c["statements"]
+        total_trips += trips
+        rows.append(
+            f"| `{task}` | {c['tasks']} | {c['statements']} | {c['transactions']} "
+            f"| {c['statements'] / drain:.2f} | {trips / drain:.2f} |"
+        )
+    return [
+        f"SQL during the last round's drain of {drain} messages, counted in the workers"
+        " (`bench/sqlcount.py`: statements through Django's execute wrappers, transactions by",
+        "their COMMIT or ROLLBACK; round trips = statements + BEGIN and COMMIT of each transaction):",
+        "",
+        "| task | runs | statements | transactions | statements per message | round trips per message |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        *rows,
+        f"| all | | {total_statements} | | {total_statements / drain:.2f} | {total_trips / drain:.2f} |",
+    ]
 
 
 def describe(results: dict[str, Any], enqueue: int, drain: int) -> str:
@@ -241,6 +274,8 @@ def describe(results: dict[str, Any], enqueue: int, drain: int) -> str:
         "| --- | ---: |",
         f"| the queue (dispatch + claim + send + attempt row + outcome) | {results['drain_queue_per_s']} |",
         f"| bare Celery task doing the POST | {results['drain_bare_celery_per_s']} |",
+        "",
+        *sql_table(results["sql"], drain),
     ]
     return "\n".join(lines)
 

@@ -26,6 +26,7 @@ PARTS = {
     "batch": "bench.batch_bench",
     "messages": "bench.messages_bench",
     "latency": "bench.latency_bench",
+    "memory": "bench.memory_bench",
     "sessions": "bench.sessions_bench",
     "pacing": "bench.pacing_bench",
     "media": "bench.media_bench",

@@ -27,6 +27,7 @@ PARTS = {
     "messages": "bench.messages_bench",
     "latency": "bench.latency_bench",
     "memory": "bench.memory_bench",
+    "backlog": "bench.backlog_bench",
     "sessions": "bench.sessions_bench",
     "pacing": "bench.pacing_bench",
     "media": "bench.media_bench",

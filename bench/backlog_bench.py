@@ -80,7 +80,7 @@ def grow(ids: list[int], have: int, want: int) -> None:
         "updated_at": "now()",
     }
     names = ", ".join(f'"{c}"' for c in columns)
-    select = ", ".join(made.get(c, f't."{c}"') for c in columns)
+    select = ", ".join(made.get(str(c), f't."{c}"') for c in columns)
     sql = (
         f'INSERT INTO "{TABLE}" ({names}) SELECT {select}'
         f' FROM generate_series(%s, %s - 1) AS g, "{TABLE}" AS t WHERE t.id = %s'

@@ -28,6 +28,7 @@ PARTS = {
     "latency": "bench.latency_bench",
     "memory": "bench.memory_bench",
     "backlog": "bench.backlog_bench",
+    "many": "bench.many_bench",
     "sessions": "bench.sessions_bench",
     "pacing": "bench.pacing_bench",
     "media": "bench.media_bench",

@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -141,7 +142,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.instances, args.minutes = 3, 0.25
-    paced = {"min_gap_seconds": GAP, "max_gap_seconds": GAP, "cap_per_minute": CAP}
+    paced: dict[str, Any] = {"min_gap_seconds": GAP, "max_gap_seconds": GAP, "cap_per_minute": CAP}
     with sending_stack(instances=args.instances, **paced) as stack:
         instances = list(Instance.objects.order_by("pk"))
         load(instances, int(args.minutes * CAP) + 10)

@@ -175,7 +175,7 @@ def main() -> int:
     finally:
         sim.stop()
     seq_scans = [sql for sql, plan in plans if f"Seq Scan on {TABLE}" in plan]
-    plan_text = "\n\n".join(f"```sql\n{sql}\n```\n\n```\n{plan}\n```" for sql, plan in plans)
+    plan_text = "\n\n".join(f"```sql\n{sql}\n```\n\n```text\n{plan}\n```" for sql, plan in plans)
     body = "\n".join(
         [
             f"{INSTANCES} connected instances (pacing off), {RECIPIENTS:,} recipients;"

@@ -91,7 +91,7 @@ def finish(heading: str, module: str, body: str, targets: Sequence[Target], *, q
                 "",
                 body.strip(),
                 "",
-                "```",
+                "```text",
                 *lines,
                 "```",
             ]

@@ -8,7 +8,8 @@ worker (4 processes) drain them for `--minutes`. From the simulator's record of 
 call: how late each send was after the moment its pacing allowed (the previous send's call plus
 the gap, so the figure slightly overstates it: the gap runs from the end of the send), and the
 most sends any instance made in a 60 s window. The CPU and memory of every process are sampled;
-a chart of sends per minute per instance goes to docs/benchmarks-many-numbers.png.
+a chart of sends per minute per instance goes to docs/benchmarks-many-numbers.png (with another
+`--instances`, to its own section and chart, e.g. docs/benchmarks-many-numbers-300.png).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from whatsapp.models import Instance, OutboundMessage  # noqa: E402
 
 GAP, CAP = 7.5, 8
 LATE_P95_S = 1.0
-CHART = BASE_DIR / "docs" / "benchmarks-many-numbers.png"
+DEFAULT_INSTANCES = 100
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -137,7 +138,7 @@ def chart(sends: dict[str, list[float]], started: float, minutes: float, path: P
 
 def main() -> int:
     parser = report.parser(__doc__)
-    parser.add_argument("--instances", type=int, default=100)
+    parser.add_argument("--instances", type=int, default=DEFAULT_INSTANCES)
     parser.add_argument("--minutes", type=float, default=10.0)
     args = parser.parse_args()
     if args.quick:
@@ -155,7 +156,10 @@ def main() -> int:
     late, most = judge_sends(sends)
     total = sum(len(times) for times in sends.values())
     figures = percentiles([s * 1000 for s in late])
-    path = CHART if not args.quick else Path(tempfile.mkdtemp()) / CHART.name
+    suffix = "" if args.instances == DEFAULT_INSTANCES else f"-{args.instances}"
+    chart_name = f"benchmarks-many-numbers{suffix}.png"
+    docs = BASE_DIR / "docs" if not args.quick else Path(tempfile.mkdtemp())
+    path = docs / chart_name
     chart(sends, started, args.minutes, path)
     rows = [f"| {name} | {cpu:.1f} | {rss:.1f} |" for name, (cpu, rss) in usage.items()]
     body = "\n".join(
@@ -177,7 +181,7 @@ def main() -> int:
             "| --- | ---: | ---: |",
             *rows,
             "",
-            f"![Sends per minute per instance]({CHART.name})",
+            f"![Sends per minute per instance]({chart_name})",
         ]
     )
     targets = [
@@ -187,7 +191,8 @@ def main() -> int:
         ),
         report.at_most("sends-in-any-minute-vs-cap", most, CAP, "sends"),
     ]  # fmt: skip
-    return report.finish("Many numbers", "many", body, targets, quick=args.quick)
+    heading = "Many numbers" + ("" if not suffix else f" ({args.instances} instances)")
+    return report.finish(heading, "many", body, targets, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -309,3 +309,21 @@ def test_a_lost_race_on_an_idempotency_key_outside_a_transaction_replays_the_fir
     with mock.patch.object(outbox, "_existing", side_effect=[None, first]):
         again = api.send_text(phone(1), "once", idempotency_key="k-1")
     assert again.pk == first.pk and OutboundMessage.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_enqueues_rings_the_dispatcher_once_and_again_once_its_task_started(instance):
+    from whatsapp.tasks.messages import dispatch_messages
+
+    def dispatch_rings(send):
+        return [c for c in send.call_args_list if c.args[:2] == (doorbell.DISPATCH, (instance.pk,))]
+
+    doorbell.started(doorbell.DISPATCH, instance.pk)
+    with mock.patch("whatsapp.doorbell._send") as send:
+        for n in range(3):
+            api.send_text(phone(n), f"burst {n}")
+        assert len(dispatch_rings(send)) == 1
+        dispatch_messages(instance.pk)
+        api.send_text(phone(9), "after the dispatch started")
+        assert len(dispatch_rings(send)) == 2
+    doorbell.started(doorbell.DISPATCH, instance.pk)

@@ -78,8 +78,10 @@ class InvalidTransition(Exception):
 
 
 def ring_on_commit(instance_id: int | None) -> None:
-    """Ring the dispatcher once the caller's transaction commits (the doorbell's policy)."""
-    doorbell.ring(doorbell.DISPATCH, instance_id)
+    """Ring the dispatcher once the caller's transaction commits (the doorbell's policy); not
+    when a ring for this instance already waits for a dispatch that has not started (it will
+    see this row), so a burst of enqueues leaves one dispatch task in the broker, not one each."""
+    doorbell.ring_pending(doorbell.DISPATCH, instance_id)
 
 
 def _existing(request: SendRequest, api_key: ApiKey | None) -> OutboundMessage | None:

@@ -63,7 +63,8 @@ STAGES = [
         "validate",
     ),
     ("the INSERT (`outbox._insert`)", "whatsapp/services/outbox.py", "_insert"),
-    ("doorbell publish, Celery `send_task` to Redis", "whatsapp/doorbell.py", "publish"),
+    ("doorbell ring: a `SET NX` (`_publish_pending`)", "whatsapp/doorbell.py", "_publish_pending"),
+    ("of which Celery `send_task` (when no ring waits)", "whatsapp/doorbell.py", "publish"),
     ("answer body (`message_json`)", "message_json.py", "message_json"),
     ("floor view (bench/floor.py enqueue)", "bench/floor.py", "enqueue"),
 ]

@@ -23,7 +23,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 from bench import report  # noqa: E402
-from bench.stack import standalone_django  # noqa: E402
+from bench.stack import empty_messages, standalone_django  # noqa: E402
 
 standalone_django()
 
@@ -46,7 +46,7 @@ broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
 
 
 def make_instances(sim) -> list[int]:  # type: ignore[no-untyped-def]
-    OutboundMessage.objects.all().delete()
+    empty_messages()
     Instance.objects.all().delete()
     first = connect_instance(sim, "bench-0")
     ids = [first.pk]

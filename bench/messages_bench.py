@@ -23,7 +23,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 from bench import report, sqlcount  # noqa: E402
-from bench.stack import standalone_django  # noqa: E402
+from bench.stack import empty_messages, standalone_django  # noqa: E402
 
 standalone_django()
 
@@ -69,7 +69,7 @@ def timed(n: int, call: Callable[[int], object]) -> dict[str, float]:
 
 
 def reset(instance: Instance, *, connected: bool) -> None:
-    OutboundMessage.objects.all().delete()
+    empty_messages()
     status = "CONNECTED" if connected else "CLOSED"
     Instance.objects.filter(pk=instance.pk).update(
         connected=connected, status=status, next_send_at=None

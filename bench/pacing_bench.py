@@ -23,7 +23,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 from bench import report  # noqa: E402
-from bench.stack import standalone_django  # noqa: E402
+from bench.stack import empty_messages, standalone_django  # noqa: E402
 
 standalone_django()
 
@@ -40,7 +40,7 @@ TARGET_MS = 10.0
 
 
 def fill(history: int) -> Instance:
-    OutboundMessage.objects.all().delete()
+    empty_messages()
     Instance.objects.all().delete()
     instance = Instance.objects.create(
         slug="bench", name="Bench", session_name="bench", gateway_url="http://127.0.0.1:9"

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.stack import empty_messages
+
 SECRET = "bench-secret"
 UNPACED = {
     "min_gap_seconds": 0,
@@ -77,11 +79,11 @@ def sending_stack(
     from django.conf import settings
 
     from tests.live import WorkerProcess, process_env
-    from whatsapp.models import Instance, OutboundMessage
+    from whatsapp.models import Instance
     from whatsapp.simulator.testing import start_simulator
 
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    OutboundMessage.objects.all().delete()
+    empty_messages()
     Instance.objects.all().delete()
     sim = start_simulator(SECRET, auto_close=3600, init_delay=0.05)
     sim.set_acks(None, None)

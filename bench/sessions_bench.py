@@ -21,6 +21,7 @@ from bench import report
 from bench.stack import (
     GATEWAY_SECRET,
     base_env,
+    empty_messages,
     free_port,
     percentiles,
     prepare_database,
@@ -51,10 +52,10 @@ def login_cookies() -> dict[str, str]:
 
 
 def make_instances(sim_url: str, count: int) -> list[str]:
-    from whatsapp.models import Instance, OutboundMessage
+    from whatsapp.models import Instance
 
     # The bench database is scratch, shared with the message bench: clear what protects instances.
-    OutboundMessage.objects.all().delete()
+    empty_messages()
     Instance.objects.all().delete()
     slugs = []
     for index in range(count):

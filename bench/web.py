@@ -6,7 +6,7 @@ import secrets
 import sys
 from typing import Any
 
-from bench.stack import Processes, base_env, wait_for_http
+from bench.stack import Processes, base_env, empty_messages, wait_for_http
 
 WORKERS, THREADS = 3, 8
 # What a TLS-terminating proxy in front adds: the production settings redirect plain HTTP.
@@ -46,9 +46,9 @@ def start_gunicorn(procs: Processes, port: int, env: dict[str, str]) -> str:
 def instance_and_key() -> tuple[Any, str]:
     """An empty bench database but for one instance, and a high-volume API key (its rate check
     still runs on every request, but never refuses one)."""
-    from whatsapp.models import ApiKey, Instance, OutboundMessage
+    from whatsapp.models import ApiKey, Instance
 
-    OutboundMessage.objects.all().delete()
+    empty_messages()
     Instance.objects.all().delete()
     ApiKey.objects.filter(name="bench-http").delete()
     instance = Instance(

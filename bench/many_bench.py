@@ -118,13 +118,33 @@ def chart(sends: dict[str, list[float]], started: float, minutes: float, path: P
 
     buckets = max(1, int(minutes + 0.999))
     figure, axes = pyplot.subplots(figsize=(9, 4.5), dpi=100)
+    minutes_axis = range(1, buckets + 1)
+    per_instance = []
     for times in sends.values():
         counts = [0] * buckets
         for t in times:
             minute = int((t - started) // 60)
             if 0 <= minute < buckets:
                 counts[minute] += 1
-        axes.plot(range(1, buckets + 1), counts, color="tab:blue", alpha=0.15, linewidth=1)
+        per_instance.append(counts)
+        axes.plot(minutes_axis, counts, color="tab:blue", alpha=0.08, linewidth=1)
+    columns = list(zip(*per_instance, strict=True)) if per_instance else []
+    if columns:
+        axes.fill_between(
+            minutes_axis,
+            [min(c) for c in columns],
+            [max(c) for c in columns],
+            color="tab:blue",
+            alpha=0.15,
+            label="fewest to most, across instances",
+        )
+        axes.plot(
+            minutes_axis,
+            [sum(c) / len(c) for c in columns],
+            color="black",
+            linewidth=2,
+            label="mean per instance",
+        )
     axes.axhline(CAP, color="tab:red", linestyle="--", linewidth=1, label=f"cap ({CAP}/min)")
     axes.set_xlabel("minute of the run")
     axes.set_ylabel("sends in that minute")

@@ -123,11 +123,6 @@ def main() -> None:
             ms = stage_ms(stats, suffix, name, args.requests)
             cells.append("" if ms is None else f"{ms:.2f}")
         print(f"| {label} | {cells[0]} | {cells[1]} |")
-    product_sql = stage_ms(product_stats, "psycopg/cursor.py", "execute", args.requests)
-    floor_sql = stage_ms(floor_stats, "psycopg/cursor.py", "execute", args.requests)
-    print(
-        f"| every SQL statement's execute (psycopg) | {product_sql or 0:.2f} | {floor_sql or 0:.2f} |"
-    )
 
 
 if __name__ == "__main__":

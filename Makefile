@@ -40,6 +40,9 @@ messages: install ## Refresh the translation catalogues and compile them (no get
 css: ## Rebuild whatsapp/static/whatsapp/css/app.css from assets/tailwind.css (Tailwind CLI, pinned in package.json)
 	@npm ci --no-audit --no-fund --loglevel=error && npx tailwindcss -i assets/tailwind.css -o whatsapp/static/whatsapp/css/app.css --minify
 
+bench: install ## The benchmark suite (minutes; empties the BENCH_* database and Redis of bench/stack.py): figures into docs/benchmarks.md
+	@$(PY) -m bench all
+
 screenshots: install ## Save a picture of each dashboard page under docs/screenshots/ (needs chromium)
 	@scripts/browser.sh && $(PY) scripts/screenshots.py
 

@@ -1,7 +1,7 @@
 """Outgoing events benchmark: latency from a status change to the receiver, and deliveries per
 second with one webhooks worker.
 
-    .venv/bin/python -m bench.events_bench [--latency 300] [--burst 2000] [--quick]
+    .venv/bin/python -m bench events [--latency 300] [--burst 2000] [--quick]
 
 Status changes are made here through the one writer (`services/transitions.py`), each committed
 on its own; a webhooks worker (one process group, `-c 4`) signs and posts each event to a receiver
@@ -12,9 +12,6 @@ data you care about. Figures go to docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
 import sys
 import time
@@ -24,7 +21,8 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.stack import standalone_django, write_section  # noqa: E402
+from bench import report as report_lib  # noqa: E402
+from bench.stack import standalone_django  # noqa: E402
 
 standalone_django()
 
@@ -139,11 +137,10 @@ def measure_rate(receiver: Receiver, ids: list[Any]) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def main() -> int:
+    parser = report_lib.parser(__doc__)
     parser.add_argument("--latency", type=int, default=300)
     parser.add_argument("--burst", type=int, default=2000)
-    parser.add_argument("--quick", action="store_true", help="a small run (50 and 300)")
     args = parser.parse_args()
     if args.quick:
         args.latency, args.burst = 50, 300
@@ -159,39 +156,28 @@ def main() -> None:
         results: dict[str, Any] = {
             "latency": measure_latency(receiver, latency_ids),
             "rate": measure_rate(receiver, burst_ids),
-            "load": round(os.getloadavg()[1], 1),
         }
     finally:
         worker.stop()
         receiver.stop()
-    print(json.dumps(results, indent=2))
     p95, rate = results["latency"]["p95_ms"], results["rate"]["per_s"]
     targets = [
-        ("event_latency_p95", p95, "ms", f"≤ {P95_GOAL_MS:.0f}", p95 <= P95_GOAL_MS),
-        ("deliveries_per_second", rate, "/s", f"≥ {RATE_GOAL:.0f}", rate >= RATE_GOAL),
+        report_lib.at_most("event-latency-p95", p95, P95_GOAL_MS, "ms"),
+        report_lib.at_least("deliveries-per-second", rate, RATE_GOAL, "/s"),
     ]
-    for name, value, unit, goal, met in targets:
-        print(f"target {name}: {value} {unit} (goal {goal}) {'met' if met else 'missed'}")
-    if not args.quick:
-        path = write_section("Outgoing events", report(results, args, targets))
-        print(f"written to {path}")
+    return report_lib.finish(
+        "Outgoing events", "events", report(results), targets, quick=args.quick
+    )
 
 
-def report(results: dict[str, Any], args: argparse.Namespace, targets: list[Any]) -> str:
+def report(results: dict[str, Any]) -> str:
     latency, rate = results["latency"], results["rate"]
     lines = [
-        f"Command: `.venv/bin/python -m bench.events_bench --latency {args.latency}"
-        f" --burst {args.burst}`",
-        "",
         f"PostgreSQL and Redis local, one `webhooks` worker (`-c {CONCURRENCY}`),"
         " `DATABASE_CONN_MAX_AGE=60`, a receiver on loopback answering 200 at once (in the"
         " bench's process). Each change goes through `services/transitions.py`, which writes the"
         " delivery row in its transaction; the worker signs (Standard Webhooks) and posts it;"
-        " a burst rings a few tasks per endpoint, each going on with the endpoint's due rows."
-        " `--quick` runs 50 and 300 and leaves this section as it is.",
-        "",
-        f"The machine's load average over the run: {results['load']} (2 cores, shared with"
-        " other work: figures on an idle machine are higher).",
+        " a burst rings a few tasks per endpoint, each going on with the endpoint's due rows.",
         "",
         "| measure | value |",
         "| --- | ---: |",
@@ -201,14 +187,9 @@ def report(results: dict[str, Any], args: argparse.Namespace, targets: list[Any]
         f"| latency, max | {latency['max_ms']} ms |",
         f"| deliveries per second ({rate['n']} changes committed at once, until the last one"
         f" arrived) | {rate['per_s']} |",
-        "",
-        *[
-            f"Target {name}: {value} {unit} (goal {goal}) — {'met' if met else 'missed'}."
-            for name, value, unit, goal, met in targets
-        ],
     ]
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,6 @@
 """Media upload benchmark: how much the web process's memory grows while it takes a large file.
 
-    .venv/bin/python -m bench.media_bench [--megabytes 20] [--rounds 3]
+    .venv/bin/python -m bench media [--megabytes 20] [--rounds 3] [--quick]
 
 Runs gunicorn (one sync worker, so one process takes every request) on the bench database, broker
 and cache of bench/stack.py (BENCH_DATABASE_URL, BENCH_BROKER_URL, BENCH_CACHE_URL: it empties
@@ -12,7 +12,6 @@ with its resident memory (VmRSS) before. Figures go to docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import sys
@@ -23,13 +22,13 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from bench import report  # noqa: E402
 from bench.stack import (  # noqa: E402
     Processes,
     base_env,
     free_port,
     standalone_django,
     wait_for_http,
-    write_section,
 )
 
 standalone_django()
@@ -70,11 +69,13 @@ def upload(url: str, key: str, path: Path) -> dict:
     return response.json()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def main() -> int:
+    parser = report.parser(__doc__)
     parser.add_argument("--megabytes", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.quick:
+        args.megabytes, args.rounds = 1, 1
 
     _row, key = ApiKey.create(f"bench-media-{os.getpid()}")
     workdir = Path(tempfile.mkdtemp(prefix="media-bench-"))
@@ -117,8 +118,6 @@ def main() -> None:
     )
     worst = max(growths)
     body = f"""
-Command: `.venv/bin/python -m bench.media_bench --megabytes {args.megabytes} --rounds {args.rounds}`
-
 gunicorn with one sync worker on this machine (PostgreSQL, Redis), media on the local disk. Each
 round uploads a new {args.megabytes} MB document (`POST /api/v1/media`, multipart, API key); the
 worker's peak resident memory is reset before the upload and read after.
@@ -127,11 +126,12 @@ worker's peak resident memory is reset before the upload and read after.
 | ---: | ---: | ---: | ---: | ---: | ---: |
 {table}
 
-Target: the web process's peak memory grows by less than the file's size — {"met" if worst < size / MB else "NOT met"} (at most {worst:.1f} MB for a {args.megabytes} MB file). The upload goes to a temporary file in 64 KB chunks and is hashed, sniffed and copied into the storage from there.
+The upload goes to a temporary file in 64 KB chunks and is hashed, sniffed and copied into the
+storage from there.
 """
-    write_section("Media upload", body)
-    print(body)
+    targets = [report.at_most("media-upload-memory-growth", worst, size / MB, "MB")]
+    return report.finish("Media upload", "media", body, targets, quick=args.quick)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

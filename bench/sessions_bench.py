@@ -1,6 +1,6 @@
 """Session lifecycle under a hanging gateway: start POST and status poll latency, gateway calls.
 
-    .venv/bin/python -m bench.sessions_bench [--seconds 30] [--interval 2] [--stress-interval 0.5]
+    .venv/bin/python -m bench sessions [--seconds 40] [--interval 2] [--stress-interval 0.5] [--quick]
 
 The simulator hangs start-session for 90 s (as a stuck WPPConnect does). We measure the start
 POST (new operation, and a repeat that returns the running one) and the status poll, with 1 and
@@ -10,7 +10,6 @@ per minute the pollers cause. Figures go to docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
 import random
 import threading
 import time
@@ -18,15 +17,16 @@ from importlib import import_module
 
 import requests
 
+from bench import report
 from bench.stack import (
     GATEWAY_SECRET,
     base_env,
+    empty_messages,
     free_port,
     percentiles,
     prepare_database,
     running_stack,
     setup_django,
-    write_section,
 )
 
 START_TARGET_MS = 200
@@ -52,10 +52,10 @@ def login_cookies() -> dict[str, str]:
 
 
 def make_instances(sim_url: str, count: int) -> list[str]:
-    from whatsapp.models import Instance, OutboundMessage
+    from whatsapp.models import Instance
 
     # The bench database is scratch, shared with the message bench: clear what protects instances.
-    OutboundMessage.objects.all().delete()
+    empty_messages()
     Instance.objects.all().delete()
     slugs = []
     for index in range(count):
@@ -155,8 +155,8 @@ def gateway_calls(sim, session: str) -> int:  # type: ignore[no-untyped-def]
     return sum(sim.calls(session).values())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main() -> int:
+    parser = report.parser(__doc__)
     parser.add_argument("--seconds", type=float, default=40.0, help="length of each polling phase")
     parser.add_argument(
         "--interval",
@@ -171,7 +171,10 @@ def main() -> None:
         help="a faster rate, reported beside the targets but not judged by them",
     )
     parser.add_argument("--instances", type=int, default=31, help="instances (one per new start)")
+    parser.add_argument("--pollers", type=int, default=50, help="concurrent pollers")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.instances, args.pollers = 2.0, 3, 5
 
     from whatsapp.simulator.testing import start_simulator
 
@@ -193,8 +196,8 @@ def main() -> None:
             session = session_of("bench")
             for pollers, interval in (
                 (1, args.interval),
-                (50, args.interval),
-                (50, args.stress_interval),
+                (args.pollers, args.interval),
+                (args.pollers, args.stress_interval),
             ):
                 before = gateway_calls(sim, session)
                 samples = poll(url, cookies, pollers, args.seconds, interval)
@@ -211,10 +214,6 @@ def main() -> None:
     judged = [k for k in results if k.startswith("status") and f"every {args.interval:g} s" in k]
     status_p95 = max(results[k]["p95"] for k in judged)
     lines = [
-        "Command: `.venv/bin/python -m bench.sessions_bench"
-        f" --seconds {args.seconds:g} --interval {args.interval:g}"
-        f" --stress-interval {args.stress_interval:g} --instances {args.instances}`",
-        "",
         "gunicorn (3 processes × 8 threads), a sessions worker and a messages+default worker,",
         "PostgreSQL and Redis on this machine; the simulator hangs every start-session for 90 s.",
         f"Each poller asks for `status/` every {args.interval:g} s (the dashboard's fast rate) for"
@@ -232,16 +231,23 @@ def main() -> None:
         "| pollers | gateway calls per minute (all routes, the polled session) |",
         "| --- | ---: |",
         *[f"| {key} | {value} |" for key, value in calls.items()],
-        "",
-        f"Targets: start POST p95 ≤ {START_TARGET_MS} ms — {'met' if start_p95 <= START_TARGET_MS else 'MISSED'}"
-        f" ({start_p95} ms); status p95 ≤ {STATUS_TARGET_MS} ms — "
-        f"{'met' if status_p95 <= STATUS_TARGET_MS else 'MISSED'} ({status_p95} ms); gateway calls do not "
-        f"grow with the pollers — {'met' if max(calls.values()) <= min(calls.values()) * 1.5 + 2 else 'MISSED'}.",
     ]
-    path = write_section("Session lifecycle", "\n".join(lines))
-    print("\n".join(lines))
-    print(f"\nwritten to {path}")
+    steady = max(calls.values()) <= min(calls.values()) * 1.5 + 2
+    targets = [
+        report.at_most("session-start-post-p95", start_p95, START_TARGET_MS, "ms"),
+        report.at_most("session-status-poll-p95", status_p95, STATUS_TARGET_MS, "ms"),
+        report.Target(
+            "session-gateway-calls-per-minute",
+            max(calls.values()),
+            "calls/min",
+            "flat in the pollers",
+            steady,
+        ),
+    ]
+    return report.finish(
+        "Session lifecycle", "sessions", "\n".join(lines), targets, quick=args.quick
+    )
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

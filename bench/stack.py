@@ -222,3 +222,14 @@ def write_section(heading: str, body: str) -> Path:
         text = text.rstrip() + "\n\n" + section
     path.write_text(text)
     return path
+
+
+def empty_messages() -> None:
+    """Every message and what hangs off it, gone in one statement: the ORM's delete would load a
+    million-row backlog into this process first."""
+    from django.db import connection
+
+    from whatsapp.models import OutboundMessage
+
+    with connection.cursor() as cursor:
+        cursor.execute(f'TRUNCATE "{OutboundMessage._meta.db_table}" CASCADE')

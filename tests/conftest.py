@@ -59,6 +59,7 @@ def rung(monkeypatch) -> Rung:
         return True
 
     monkeypatch.setattr(doorbell, "ring", ring)
+    monkeypatch.setattr(doorbell, "ring_pending", ring)
     monkeypatch.setattr(doorbell, "publish", publish)
     doorbell.reset()
     return recorded

@@ -108,3 +108,46 @@ def test_a_publish_never_waits_on_the_result_backend():
     with mock.patch("celery.current_app.send_task") as send_task:
         assert doorbell.publish(doorbell.DISPATCH, (1,))
     assert send_task.call_args.kwargs["ignore_result"] is True
+
+
+def _pending_rings_published(instance_id: int, rings: int) -> int:
+    with mock.patch("whatsapp.doorbell._send") as send:
+        for _ in range(rings):
+            with transaction.atomic():
+                doorbell.ring_pending(doorbell.DISPATCH, instance_id)
+    return send.call_count
+
+
+def test_pending_rings_for_one_instance_publish_once_until_its_task_starts():
+    doorbell.started(doorbell.DISPATCH, 9101)
+    doorbell.started(doorbell.DISPATCH, 9102)
+    assert _pending_rings_published(9101, 5) == 1
+    assert _pending_rings_published(9102, 2) == 1  # another instance has its own
+    doorbell.started(doorbell.DISPATCH, 9101)
+    assert _pending_rings_published(9101, 3) == 1
+    doorbell.started(doorbell.DISPATCH, 9101)
+    doorbell.started(doorbell.DISPATCH, 9102)
+
+
+def test_a_pending_mark_lasts_only_a_few_seconds_so_a_lost_ring_does_not_hold_the_next():
+    doorbell.started(doorbell.DISPATCH, 9103)
+    assert _pending_rings_published(9103, 1) == 1
+    ttl = doorbell._pending_client().ttl(doorbell._pending_key(doorbell.DISPATCH, (9103,)))
+    assert 0 < ttl <= doorbell.PENDING_SECONDS
+    doorbell.started(doorbell.DISPATCH, 9103)
+
+
+def test_a_pending_ring_the_broker_cannot_mark_counts_as_a_failed_publish(caplog):
+    before = doorbell.counts[(doorbell.DISPATCH, "failed")]
+    client = mock.Mock(set=mock.Mock(side_effect=ConnectionError("redis down")))
+    with (
+        mock.patch("whatsapp.doorbell._pending_client", return_value=client),
+        mock.patch("whatsapp.doorbell._send") as send,
+        caplog.at_level(logging.WARNING, logger="whatsapp.doorbell"),
+    ):
+        with transaction.atomic():
+            doorbell.ring_pending(doorbell.DISPATCH, 9104)
+        assert not send.called
+        assert doorbell.publish(doorbell.DISPATCH, (9104,)) is False  # the cooldown holds
+    assert doorbell.counts[(doorbell.DISPATCH, "failed")] == before + 1
+    assert "Could not publish whatsapp.messages.dispatch (ConnectionError)" in caplog.text

@@ -49,7 +49,13 @@ RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "in
 SOCKET_TIMEOUT = 0.25
 PUBLISH_TIMEOUT = 1.0
 
-# Publish outcomes by task name, for the metrics endpoint: {"published"|"failed"|"skipped": n}.
+# A ring of `ring_pending` holds back the same ring for at most this long while its task has not
+# started: a ring lost with its task delays the next ones no longer (beat's dispatch_all re-drives
+# every 5 s meanwhile).
+PENDING_SECONDS = 10
+
+# Publish outcomes by task name, for the metrics endpoint:
+# {"published"|"failed"|"skipped"|"coalesced": n}.
 counts: Counter[tuple[str, str]] = Counter()
 _lock = threading.Lock()
 _broken_until = 0.0
@@ -61,6 +67,74 @@ _local = threading.local()
 def ring(task_name: str, *args: Any, countdown: float | None = None) -> None:
     """Publish `task_name(*args)` once the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: publish(task_name, args, countdown=countdown), robust=True)
+
+
+def ring_pending(task_name: str, *args: Any) -> None:
+    """Like `ring`, for a task that acts on everything due when it starts (the dispatcher): while
+    one such ring waits in the broker, its task not started yet, another would find nothing that
+    task will not, so it is not published. The task calls `started` first, before it reads a row:
+    a ring whose row committed after that moment publishes again.
+
+    One `SET NX` on the broker's Redis decides (no coalescing on another broker); if it fails,
+    the broker counts as broken, as for a failed publish.
+    """
+    transaction.on_commit(lambda: _publish_pending(task_name, args), robust=True)
+
+
+def started(task_name: str, *args: Any) -> None:
+    """Called first by a task rung with `ring_pending`: the next such ring is published again.
+
+    Never raises: a mark that could not be cleared expires within PENDING_SECONDS.
+    """
+    try:
+        client = _pending_client()
+        if client is not None:
+            client.delete(_pending_key(task_name, args))
+    except Exception as exc:
+        _drop_connection()
+        logger.warning(
+            "Could not clear the pending mark of %s (%s).", task_name, type(exc).__name__
+        )
+
+
+def _pending_key(task_name: str, args: tuple[Any, ...]) -> str:
+    return "whatsapp:pending:" + ":".join([task_name, *(str(arg) for arg in args)])
+
+
+def _pending_client() -> Any:
+    """The Redis client of this thread's publishing connection (its short timeouts), or None."""
+    from django.conf import settings
+
+    if not getattr(settings, "BROKER_IS_REDIS", False):
+        return None
+    return _connection().default_channel.client
+
+
+def _publish_pending(task_name: str, args: tuple[Any, ...]) -> None:
+    global _broken_until
+    if time.monotonic() < _broken_until:
+        _count(task_name, "skipped")
+        return
+    try:
+        client = _pending_client()
+        fresh = client is None or client.set(
+            _pending_key(task_name, args), 1, nx=True, ex=PENDING_SECONDS
+        )
+    except Exception as exc:
+        _drop_connection()
+        with _lock:
+            _broken_until = time.monotonic() + COOLDOWN_SECONDS
+        _count(task_name, "failed")
+        logger.warning(
+            "Could not publish %s (%s); the row is safe and a sweeper will ring again.",
+            task_name,
+            type(exc).__name__,
+        )
+        return
+    if not fresh:
+        _count(task_name, "coalesced")
+        return
+    publish(task_name, args)
 
 
 def publish(

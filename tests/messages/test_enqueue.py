@@ -9,11 +9,14 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.messages.conftest import phone
-from whatsapp import api
+from whatsapp import api, doorbell
 from whatsapp.models import ApiKey, OutboundMessage
+from whatsapp.rest.auth import authenticate
 from whatsapp.scopes import ALL_SCOPES
 from whatsapp.services import outbox
 
@@ -165,6 +168,24 @@ def test_rest_needs_a_valid_unrevoked_key_and_records_its_use(client, instance):
     assert client.get("/api/v1/messages", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 401
 
 
+def test_a_key_used_again_within_a_minute_costs_one_query_not_a_second_write(
+    client, instance, django_assert_num_queries
+):
+    row, key = ApiKey.create("app")
+    a_second_ago = timezone.now() - timedelta(seconds=1)
+    ApiKey.objects.filter(pk=row.pk).update(last_used_at=a_second_ago)
+    request = mock.Mock(headers={"Authorization": f"Bearer {key}"})
+    with django_assert_num_queries(1):
+        assert authenticate(request) == row
+    row.refresh_from_db()
+    assert row.last_used_at == a_second_ago
+    ApiKey.objects.filter(pk=row.pk).update(last_used_at=timezone.now() - timedelta(minutes=2))
+    with django_assert_num_queries(2):
+        assert authenticate(request) == row
+    row.refresh_from_db()
+    assert row.last_used_at > timezone.now() - timedelta(seconds=30)
+
+
 def test_rest_list_filters_and_paginates_with_a_cursor(api_client, make_instance, instance):
     make_instance("other", default=False)
     for n in range(5):
@@ -260,3 +281,49 @@ def test_apikey_command_prints_the_key_once_and_revokes(capsys):
     assert ApiKey.objects.get(name="crm").revoked_at is not None
     with pytest.raises(CommandError):
         call_command("whatsapp_apikey", "revoke", "crm")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_enqueue_outside_a_transaction_is_one_insert_committed_before_its_ring(
+    instance, monkeypatch
+):
+    published = []
+
+    def publish(task_name, args, **options):
+        in_transaction = transaction.get_connection().in_atomic_block
+        published.append((task_name, args, in_transaction, OutboundMessage.objects.count()))
+
+    monkeypatch.setattr(doorbell, "publish", publish)
+    with CaptureQueriesContext(connection) as queries:
+        api.send_text(phone(1), "one statement")
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    assert "BEGIN" not in statements and statements.count("INSERT") == 1
+    assert published == [(doorbell.DISPATCH, (instance.pk,), False, 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_race_on_an_idempotency_key_outside_a_transaction_replays_the_first_message(
+    instance,
+):
+    first = api.send_text(phone(1), "once", idempotency_key="k-1")
+    with mock.patch.object(outbox, "_existing", side_effect=[None, first]):
+        again = api.send_text(phone(1), "once", idempotency_key="k-1")
+    assert again.pk == first.pk and OutboundMessage.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_enqueues_rings_the_dispatcher_once_and_again_once_its_task_started(instance):
+    from whatsapp.tasks.messages import dispatch_messages
+
+    def dispatch_rings(send):
+        return [c for c in send.call_args_list if c.args[:2] == (doorbell.DISPATCH, (instance.pk,))]
+
+    doorbell.started(doorbell.DISPATCH, instance.pk)
+    with mock.patch("whatsapp.doorbell._send") as send:
+        for n in range(3):
+            api.send_text(phone(n), f"burst {n}")
+        assert len(dispatch_rings(send)) == 1
+        dispatch_messages(instance.pk)
+        api.send_text(phone(9), "after the dispatch started")
+        assert len(dispatch_rings(send)) == 2
+    doorbell.started(doorbell.DISPATCH, instance.pk)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -203,3 +205,21 @@ def test_the_sweeper_requeues_lost_dispatches_and_reconciles_dead_sends(instance
     assert OutboundMessage.objects.get(pk=old.pk).status == "expired"
     assert result.to_reconcile == [dead.pk]
     assert MessageAttempt.objects.get(message=dead).outcome == "lost"
+
+
+def test_a_send_reads_its_row_once_and_then_only_writes_it(instance):
+    message = api.send_text(phone(1), "one read")
+    (ident,), token = dispatched(instance)
+    with CaptureQueriesContext(connection) as queries:
+        assert send.send(ident, token).status == "sent"
+    table = '"whatsapp_outboundmessage"'
+    reads_of_the_row = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT")
+        and f"FROM {table}" in q["sql"]
+        and str(ident.hex) in q["sql"].replace("-", "")
+    ]
+    assert len(reads_of_the_row) == 1, reads_of_the_row
+    message.refresh_from_db()
+    assert message.status == "sent"

@@ -21,7 +21,7 @@ from whatsapp.conf import conf
 from whatsapp.gateway import GatewayClient, SentMessage
 from whatsapp.gateway.media import Upload
 from whatsapp.models import MediaFile, OutboundMessage
-from whatsapp.models.message import MEDIA_KINDS, MessageKind, MessageStatus
+from whatsapp.models.message import MEDIA_KINDS, MessageKind
 from whatsapp.queues import MESSAGES, TIME_LIMITS
 from whatsapp.services import media_store, media_types
 from whatsapp.services.message_fields import NEVER_SENT
@@ -151,13 +151,3 @@ def deliver(client: GatewayClient, message: OutboundMessage, limits: Budget) -> 
         quoted_id=quoted,
         read_timeout=limits.read_timeout,
     )
-
-
-def dispatched_waiting_for_quote(message_id: uuid.UUID, token: uuid.UUID) -> bool:
-    """Whether this dispatched message must wait for the message it replies to."""
-    message = (
-        OutboundMessage.objects.select_related("reply_to")
-        .filter(pk=message_id, status=MessageStatus.DISPATCHED, dispatch_token=token)
-        .first()
-    )
-    return message is not None and waits_for_quote(message)

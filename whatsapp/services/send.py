@@ -97,8 +97,16 @@ class Claimed:
         )
 
 
-def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | None:
-    """dispatched + this token → sending, or None: another delivery of the task got it first."""
+class WaitsForQuote:
+    """What `claim` answers for a reply whose quoted message is not sent yet: nothing claimed."""
+
+
+def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | WaitsForQuote | None:
+    """dispatched + this token → sending, or None: another delivery of the task got it first.
+
+    The read that finds the message also tells whether it must wait for the one it quotes, so a
+    send makes one read of its row, not two.
+    """
     worker = liveness.start()
     with transaction.atomic():
         message = (
@@ -108,6 +116,8 @@ def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | N
         )
         if message is None:
             return None
+        if outgoing.waits_for_quote(message):
+            return WaitsForQuote()
         if message.expires_at is not None and message.expires_at <= now:
             transitions.move(
                 message_id,
@@ -290,9 +300,9 @@ def _on_failure(claimed: Claimed, exc: Exception, outcome: SendOutcome) -> None:
 
 def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
     """Claim, call the gateway once, record the outcome. None when the claim failed."""
-    if outgoing.dispatched_waiting_for_quote(message_id, token):
-        return _wait_for_quote(message_id, token)
     claimed = claim(message_id, token, timezone.now())
+    if isinstance(claimed, WaitsForQuote):
+        return _wait_for_quote(message_id, token)
     if claimed is None:
         return None
     message = claimed.message

@@ -70,6 +70,9 @@ def dispatch_each(ids: list[int]) -> int:
 @shared_task(name="whatsapp.messages.dispatch")
 def dispatch_messages(instance_id: int | None = None) -> int:
     """One instance, rung by an enqueue or a wake (every instance with work when none is given)."""
+    if instance_id is not None:
+        # Before any row is read: an enqueue committed from now on rings again (ring_pending).
+        doorbell.started(doorbell.DISPATCH, instance_id)
     ids = [instance_id] if instance_id is not None else dispatch.instances_with_work()
     return dispatch_each(ids)
 

@@ -4,6 +4,7 @@ described for events and pages, and served only to key holders and staff."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 
 import pytest
@@ -13,9 +14,10 @@ from django.utils import timezone
 
 from tests.media.samples import JPEG, PDF, b64
 from tests.messages.conftest import UNPACED, connect, phone
-from whatsapp.models import InboundMedia, InboundMessage
+from whatsapp import audit, signals
+from whatsapp.models import InboundMedia, InboundMessage, WebhookDelivery
 from whatsapp.models.media import WorkState
-from whatsapp.services import inbound_media, webhooks
+from whatsapp.services import inbound_media, webhook_endpoints, webhooks
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +144,50 @@ def test_listeners_hear_once_when_a_file_is_stored_or_given_up(instance, sim):
     finally:
         inbound_media.remove_listener(listener)
     assert heard == [(stored.pk, "done"), (lost.pk, "failed")]
+
+
+def hook(**kwargs) -> None:
+    HEARD.append(kwargs["inbound_id"])
+
+
+HEARD: list[int] = []
+
+
+def test_a_received_file_is_announced_once_it_is_stored_with_its_id_size_and_url(
+    instance, sim, django_capture_on_commit_callbacks
+):
+    webhook_endpoints.create(
+        audit.PYTHON, url="https://hooks.example.com/in", events=["message.received"]
+    )
+    HEARD.clear()
+    signals.message_received.connect(hook)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            inbound = receive(instance, sim, JPEG, "image/jpeg", caption="the parcel")
+        assert not WebhookDelivery.objects.exists() and HEARD == []  # its file is not here yet
+        with django_capture_on_commit_callbacks(execute=True):
+            inbound_media.run(InboundMedia.objects.get(inbound=inbound).pk)
+    finally:
+        signals.message_received.disconnect(hook)
+    heard = HEARD
+    data = json.loads(WebhookDelivery.objects.get().body)["data"]
+    assert data["text"] == "the parcel" and heard == [inbound.pk]
+    media = data["media"]
+    assert (media["type"], media["size"], media["state"]) == ("image", len(JPEG), "done")
+    assert media["id"] and media["url"].endswith(f"{media['id']}")
+
+
+def test_a_received_file_given_up_is_still_announced(instance, sim):
+    webhook_endpoints.create(
+        audit.PYTHON, url="https://hooks.example.com/in", events=["message.received"]
+    )
+    inbound = receive(instance, sim, PDF, "application/pdf", "document")
+    row = InboundMedia.objects.get(inbound=inbound)
+    InboundMedia.objects.filter(pk=row.pk).update(
+        state=WorkState.RUNNING,
+        attempts=inbound_media.MAX_ATTEMPTS,
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    inbound_media.sweep(timezone.now())
+    media = json.loads(WebhookDelivery.objects.get().body)["data"]["media"]
+    assert media["state"] == "failed" and media["url"] is None

@@ -320,22 +320,6 @@ def test_a_received_message_raises_message_received_with_its_json(
     assert WebhookDelivery.objects.count() == 1
 
 
-def test_a_received_file_is_described_in_the_event(connected_instance, rung, receiver):
-    endpoint(receiver.url, events=["message.received"])
-    payload = {
-        "id": "false_5521987000002@c.us_IMG",
-        "from": "5521987000002@c.us",
-        "type": "image",
-        "mimetype": "image/jpeg",
-        "caption": "the invoice",
-    }
-    inbound.store(connected_instance, payload)
-    data = json.loads(WebhookDelivery.objects.get().body)["data"]
-    assert data["type"] == "image"
-    assert data["media"]["type"] == "image" and data["media"]["state"] == "pending"
-    assert data["media"]["url"] is None  # not downloaded yet
-
-
 @pytest.mark.parametrize(
     ("old", "new", "reason", "status"),
     [

@@ -1,7 +1,8 @@
 """Events back to the application: each change becomes delivery rows and a Django signal.
 
 Hooked into the writers of state, inside their transactions: a message's status
-(`transitions.on_change`), a received message (`inbound.on_received`) and a session's status
+(`transitions.on_change`), a received message (`inbound.on_received`, or
+`inbound_media.on_finished` once its file is stored or given up) and a session's status
 (`session_state.on_change`). So a delivery row exists exactly when the change committed, and
 its doorbell (and the signal, `whatsapp.signals`) goes out after the commit.
 
@@ -34,7 +35,7 @@ from whatsapp.models import (
 from whatsapp.models.instance import SessionStatus
 from whatsapp.models.message import MessageStatus
 from whatsapp.models.webhook import EventType
-from whatsapp.services import inbound, session_state, transitions
+from whatsapp.services import inbound, inbound_media, session_state, transitions
 from whatsapp.services.inbound_json import inbound_json
 from whatsapp.services.message_json import message_json
 
@@ -184,6 +185,20 @@ def message_changed(message_id: UUID, old: str, new: str) -> None:
 
 @inbound.on_received
 def message_received(row: InboundMessage) -> None:
+    # A message with a file is announced once the file is stored or given up
+    # (`file_finished`), so the event carries the file's id, size and URL.
+    if inbound_media.describe(row) is None:
+        announce_received(row)
+
+
+@inbound_media.on_finished
+def file_finished(inbound_id: int, state: str) -> None:
+    row = InboundMessage.objects.select_related("instance").filter(pk=inbound_id).first()
+    if row is not None:
+        announce_received(row)
+
+
+def announce_received(row: InboundMessage) -> None:
     send_on_commit(
         signals.message_received, InboundMessage, inbound_id=row.pk, instance_id=row.instance_id
     )

@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
             except Exception:
                 rows = [Result(number, name, name, "The scenario itself failed.", "-")]
                 rows[0].checks["the scenario ran to its end"] = False
-                rows[0].notes.append(f"```\n{traceback.format_exc()[-1500:]}```")
+                trace = traceback.format_exc()
+                print(trace, flush=True)
+                rows[0].notes.append(f"It raised: `{trace.strip().splitlines()[-1]}`.")
                 stack.p.revive()
             for row in rows:
                 state = "met" if row.met else "MISSED"

@@ -117,16 +117,19 @@ def rolling_restart(ctx: Ctx) -> list[Result]:
     started = time.monotonic()
     for proc in old.values():
         proc.terminate()
-    exits = {}
+    exits: dict[str, int] = {}
+    while len(exits) < len(old) and time.monotonic() - started < 150:
+        for name, proc in old.items():
+            if name not in exits and not proc.alive():
+                exits[name] = round(time.monotonic() - started)
+        time.sleep(0.5)
     for name, proc in old.items():
-        if proc.wait(max(1.0, 150 - (time.monotonic() - started))):
-            exits[name] = round(time.monotonic() - started)
-        else:
+        if name not in exits:
             proc.kill9()
             result.notes.append(f"{name} did not stop within 150 s of SIGTERM: killed.")
     result.figures["seconds to exit after SIGTERM"] = exits
     stack.sim.clear_faults()
-    finish(ctx, result, ids, "rolling", time.monotonic())
+    finish(ctx, result, ids, "rolling", started)  # recovery counted from the SIGTERMs
     sleep_until(
         lambda: SessionOperation.objects.get(pk=operation.pk).status not in ("pending", "running"),
         180,

@@ -53,6 +53,8 @@ def finish(
     took = stack.drain(ids, timeout or ctx.drain_timeout(len(ids)))
     if took is not None and not stack.not_done(ids):
         result.recover_s = round(max(0.0, time.monotonic() - fault_ended), 1)
+        if result.recover_s > 30:
+            result.notes.append(f"Sent last: {stack.last_story(ids)}.")
     result.enqueued = len(ids)
     result.lost = stack.not_done(ids)
     if result.lost:
@@ -107,8 +109,8 @@ class Traffic:
                 if code == 201:
                     self.ids.append(str(response.json()["id"]))
                 elif len(self.bad) < 5:
-                    self.bad.append(f"{code} {response.headers.get('Retry-After')} "
-                                    f"{response.text[:200]}")  # fmt: skip
+                    retry = response.headers.get("Retry-After")
+                    self.bad.append(f"{code} (Retry-After: {retry}) {response.text[:200]}")
             except requests.RequestException as exc:
                 code = type(exc).__name__
             self.latencies.append(time.monotonic() - started)

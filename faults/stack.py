@@ -236,6 +236,25 @@ class Stack:
             )
         return lines
 
+    def last_story(self, ids: list[str]) -> str:
+        """The attempts of the message sent last: what the recovery waited for."""
+        from whatsapp.models import MessageAttempt
+
+        last = (
+            MessageAttempt.objects.filter(message__pk__in=ids[-5000:], outcome="sent")
+            .order_by("-finished_at")
+            .select_related("message")
+            .first()
+        )
+        if last is None:
+            return "no attempt"
+        tries = MessageAttempt.objects.filter(message=last.message).order_by("number")
+        shown = ", ".join(f"{t.number}: {t.outcome} at {t.started_at:%H:%M:%S}" for t in tries)
+        return (
+            f"{last.message.body!r} queued {last.message.created_at:%H:%M:%S}, "
+            f"attempts {shown}, sent {last.finished_at:%H:%M:%S} UTC"
+        )
+
     def duplicates(self, tag: str) -> int:
         bodies: dict[str, int] = {}
         for entry in self.sim.ledger(message=f"{tag} "):

@@ -108,3 +108,31 @@ def test_a_publish_never_waits_on_the_result_backend():
     with mock.patch("celery.current_app.send_task") as send_task:
         assert doorbell.publish(doorbell.DISPATCH, (1,))
     assert send_task.call_args.kwargs["ignore_result"] is True
+
+
+def test_equal_rings_in_one_transaction_publish_once_and_different_ones_each():
+    with mock.patch("whatsapp.doorbell._send") as send:
+        with transaction.atomic():
+            for _ in range(3000):
+                doorbell.ring(doorbell.DISPATCH, 7)
+            doorbell.ring(doorbell.DISPATCH, 8)
+            doorbell.ring(doorbell.DISPATCH, 7, countdown=5)
+    assert [call.args for call in send.call_args_list] == [
+        (doorbell.DISPATCH, (7,), None, None),
+        (doorbell.DISPATCH, (8,), None, None),
+        (doorbell.DISPATCH, (7,), 5, None),
+    ]
+
+
+def test_a_ring_kept_once_survives_the_rollback_of_a_savepoint_that_rang_first():
+    with mock.patch("whatsapp.doorbell._send") as send:
+        with transaction.atomic():
+            with pytest.raises(RuntimeError), transaction.atomic():
+                doorbell.ring(doorbell.DISPATCH, 7)
+                raise RuntimeError("savepoint rolled back")
+            doorbell.ring(doorbell.DISPATCH, 7)  # its row is in the outer transaction
+        with transaction.atomic():
+            with transaction.atomic():
+                doorbell.ring(doorbell.DISPATCH, 9)
+            doorbell.ring(doorbell.DISPATCH, 9)  # the savepoint was released: it cannot drop it
+    assert [call.args[1] for call in send.call_args_list] == [(7,), (9,)]

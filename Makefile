@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format typecheck check services migrate messages css screenshots bench clean
+.PHONY: help install run test lint format typecheck check services migrate messages css screenshots bench faults clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,6 +27,12 @@ format: install ## Format the code with ruff
 
 typecheck: install ## mypy with django-stubs
 	@DEBUG=true $(VENV)/bin/mypy .
+
+# The fault suite (docs/reliability.md): its own PostgreSQL (5440) and Redis (6395); not part of
+# `make test`. FAULTS_SCALE=1 runs the issue's sizes (10,000-message backlogs, about two hours).
+FAULTS_SCALE ?= 0.05
+faults: install ## Run the fault scenarios against real processes and write docs/reliability.md
+	@scripts/services.sh && $(PY) -m faults --scale $(FAULTS_SCALE) $(FAULTS)
 
 services: ## Make sure PostgreSQL and Redis are reachable (installs them with apt-get as root)
 	@scripts/services.sh

@@ -67,10 +67,12 @@ def rung(monkeypatch) -> Rung:
 
 @pytest.fixture(autouse=True)
 def _doorbell_fresh():
-    """A broken-broker cooldown from one test must not swallow the next test's rings."""
-    from whatsapp import doorbell
+    """A broken-broker (or broken-cache) cooldown from one test must not swallow the next test's
+    rings (or rate limits)."""
+    from whatsapp import doorbell, ratelimit
 
     doorbell.reset()
+    ratelimit.reset()
 
 
 GATEWAY_SECRET = "product-test-secret"

@@ -151,3 +151,44 @@ def test_a_pending_ring_the_broker_cannot_mark_counts_as_a_failed_publish(caplog
         assert doorbell.publish(doorbell.DISPATCH, (9104,)) is False  # the cooldown holds
     assert doorbell.counts[(doorbell.DISPATCH, "failed")] == before + 1
     assert "Could not publish whatsapp.messages.dispatch (ConnectionError)" in caplog.text
+
+
+def test_equal_rings_in_one_transaction_publish_once_and_different_ones_each():
+    with mock.patch("whatsapp.doorbell._send") as send:
+        with transaction.atomic():
+            for _ in range(3000):
+                doorbell.ring(doorbell.DISPATCH, 7)
+            doorbell.ring(doorbell.DISPATCH, 8)
+            doorbell.ring(doorbell.DISPATCH, 7, countdown=5)
+    assert [call.args for call in send.call_args_list] == [
+        (doorbell.DISPATCH, (7,), None, None),
+        (doorbell.DISPATCH, (8,), None, None),
+        (doorbell.DISPATCH, (7,), 5, None),
+    ]
+
+
+def test_a_ring_kept_once_survives_the_rollback_of_a_savepoint_that_rang_first():
+    with mock.patch("whatsapp.doorbell._send") as send:
+        with transaction.atomic():
+            with pytest.raises(RuntimeError), transaction.atomic():
+                doorbell.ring(doorbell.DISPATCH, 7)
+                raise RuntimeError("savepoint rolled back")
+            doorbell.ring(doorbell.DISPATCH, 7)  # its row is in the outer transaction
+        with transaction.atomic():
+            with transaction.atomic():
+                doorbell.ring(doorbell.DISPATCH, 9)
+            doorbell.ring(doorbell.DISPATCH, 9)  # the savepoint was released: it cannot drop it
+    assert [call.args[1] for call in send.call_args_list] == [(7,), (9,)]
+
+
+def test_pending_rings_in_one_transaction_wait_for_the_commit_once():
+    with mock.patch("whatsapp.doorbell._publish_pending") as publish_pending:
+        with transaction.atomic():
+            for _ in range(1000):
+                doorbell.ring_pending(doorbell.DISPATCH, 9201)
+            doorbell.ring_pending(doorbell.DISPATCH, 9202)
+            doorbell.ring(doorbell.DISPATCH, 9201)  # a plain ring is its own
+    assert [call.args for call in publish_pending.call_args_list] == [
+        (doorbell.DISPATCH, (9201,)),
+        (doorbell.DISPATCH, (9202,)),
+    ]

@@ -4,7 +4,10 @@ GCRA (a token bucket kept as one timestamp): each key may make `rate` requests p
 `burst` more at once. With a Redis cache one Lua script reads and moves the timestamp atomically
 on Redis's own clock, so every web process (and host) counts against one budget. Other caches
 (the local run's file cache) get the same arithmetic without the atomicity. If the cache cannot
-be reached the request is let through: the API must not stop because Redis blinked.
+be reached the request is let through: the API must not stop because Redis blinked. Nor may it
+wait on a Redis that hangs: the check has its own connection with a short timeout, and after a
+failure it is skipped for a few seconds (as the doorbell does), so a frozen Redis costs a
+request a quarter of a second at most.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from django.core.cache import cache
 logger = logging.getLogger(__name__)
 
 PREFIX = "whatsapp:rate:"
+SOCKET_TIMEOUT = 0.25
+COOLDOWN_SECONDS = 5.0
+_state: dict[str, Any] = {"client": None, "server": None, "skip_until": 0.0}
 # KEYS[1] the key; ARGV: interval (s per request), tolerance (s of burst). Returns
 # {allowed (1/0), seconds to wait as text}. Redis's TIME keeps every web host on one clock.
 GCRA = """
@@ -45,9 +51,24 @@ class Verdict:
 
 
 def _redis_client() -> Any | None:
-    inner = getattr(cache, "_cache", None)
-    get_client = getattr(inner, "get_client", None)
-    return get_client(write=True) if callable(get_client) else None
+    """A client of the cache's Redis of the limiter's own, with short timeouts (the cache's may
+    wait seconds); None when the cache is not Redis."""
+    servers = getattr(cache, "_servers", None)
+    if not servers or not str(servers[0]).startswith(("redis://", "rediss://", "unix://")):
+        return None
+    if _state["server"] != servers[0]:
+        import redis
+
+        _state["client"] = redis.Redis.from_url(
+            servers[0], socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+        )
+        _state["server"] = servers[0]
+    return _state["client"]
+
+
+def reset() -> None:
+    """Forget the connection and any cooldown (tests; a process that changed its cache)."""
+    _state.update(client=None, server=None, skip_until=0.0)
 
 
 def _portable(key: str, interval: float, tolerance: float) -> Verdict:
@@ -67,6 +88,8 @@ def hit(name: str, rate: float, burst: int) -> Verdict:
         return Verdict(True)
     interval = 1.0 / rate
     tolerance = interval * max(burst, 0)
+    if time.monotonic() < _state["skip_until"]:
+        return Verdict(True)
     key = cache.make_and_validate_key(f"{PREFIX}{name}")
     try:
         client = _redis_client()
@@ -75,5 +98,10 @@ def hit(name: str, rate: float, burst: int) -> Verdict:
         allowed, wait = client.eval(GCRA, 1, key, repr(interval), repr(tolerance))
         return Verdict(bool(int(allowed)), float(wait))
     except Exception as exc:
-        logger.warning("rate limit not checked, the cache failed (%s)", type(exc).__name__)
+        _state["skip_until"] = time.monotonic() + COOLDOWN_SECONDS
+        logger.warning(
+            "rate limit not checked for %.0f s, the cache failed (%s)",
+            COOLDOWN_SECONDS,
+            type(exc).__name__,
+        )
         return Verdict(True)

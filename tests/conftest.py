@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -215,6 +216,29 @@ def live(live_stack, whatsapp_conf):
     for name, value in LIVE_CONF.items():
         setattr(whatsapp_conf, name, value)
     return live_stack
+
+
+@pytest.fixture
+def quiet_live_workers(live):
+    """The database is truncated after each test; workers still busy there can deadlock it.
+    Live modules use it with `pytest.mark.usefixtures("quiet_live_workers")`."""
+    yield
+    import redis
+    from django.conf import settings
+
+    from tests.live import wait_until
+    from whatsapp.models import OutboundMessage
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    wait_until(
+        lambda: (
+            broker.llen("messages") == 0
+            and broker.llen("default") == 0
+            and not OutboundMessage.objects.filter(status__in=["dispatched", "sending"]).exists()
+        ),
+        timeout=20,
+    )
+    time.sleep(0.3)  # the worker's own commit after its last state change
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,6 @@ import io
 import time
 
 import pytest
-import redis
-from django.conf import settings
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login, mark_loaded, still_same_page
@@ -22,23 +20,8 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.live,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("quiet_live_workers"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _quiet_workers_before_flush(live):
-    """The database is truncated after each test; workers still busy there can deadlock it."""
-    yield
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    wait_until(
-        lambda: (
-            broker.llen("messages") == 0
-            and broker.llen("default") == 0
-            and not OutboundMessage.objects.filter(status__in=["dispatched", "sending"]).exists()
-        ),
-        timeout=20,
-    )
-    time.sleep(0.3)
 
 
 @pytest.fixture

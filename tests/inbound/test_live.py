@@ -5,13 +5,10 @@ and a late read receipt still moves it to read."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
-import redis
 import requests
-from django.conf import settings
 from django.utils import timezone
 
 from tests.live import wait_until
@@ -20,25 +17,13 @@ from whatsapp import api
 from whatsapp.models import ApiKey, InboundMessage, OutboundMessage
 from whatsapp.services import message_sweep, receipts
 
-pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("quiet_live_workers"),
+]
 GROUP = "120363025246125486@g.us"
 LID = "37233239318535"
-
-
-@pytest.fixture(autouse=True)
-def _quiet_workers_before_flush(live):
-    """The database is truncated after each test; workers still busy there can deadlock it."""
-    yield
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    wait_until(
-        lambda: (
-            broker.llen("messages") == 0
-            and broker.llen("default") == 0
-            and not OutboundMessage.objects.filter(status__in=["dispatched", "sending"]).exists()
-        ),
-        timeout=20,
-    )
-    time.sleep(0.3)
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ file's SHA-256, caption and name, and be read. The rest are the faults of a file
 from __future__ import annotations
 
 import hashlib
-import time
 
 import pytest
-import redis
 import requests
 from django.conf import settings
 from django.utils import translation
@@ -24,23 +22,11 @@ from whatsapp.models import ApiKey, InboundMedia, InboundMessage, OutboundMessag
 from whatsapp.models.media import WorkState
 from whatsapp.services import media_fetch
 
-pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _quiet_workers_before_flush(live):
-    """The database is truncated after each test; workers still busy there can deadlock it."""
-    yield
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    wait_until(
-        lambda: (
-            broker.llen("messages") == 0
-            and broker.llen("default") == 0
-            and not OutboundMessage.objects.filter(status__in=["dispatched", "sending"]).exists()
-        ),
-        timeout=20,
-    )
-    time.sleep(0.3)
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("quiet_live_workers"),
+]
 
 
 @pytest.fixture

@@ -223,3 +223,32 @@ def test_a_send_reads_its_row_once_and_then_only_writes_it(instance):
     assert len(reads_of_the_row) == 1, reads_of_the_row
     message.refresh_from_db()
     assert message.status == "sent"
+
+
+def test_a_text_sends_claim_is_one_read_without_joins_it_does_not_need(instance):
+    """The claim reads the row, its instance and its count of attempts in one statement."""
+    api.send_text(phone(1), "first try")
+    (ident,), token = dispatched(instance)
+    with CaptureQueriesContext(connection) as queries:
+        claimed = send.claim(ident, token, timezone.now())
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(reads) == 1, reads
+    (read,) = reads
+    assert '"whatsapp_instance"' in read
+    assert '"whatsapp_mediafile"' not in read and "T3" not in read  # no file, no quoted row
+    assert "ORDER BY" not in read
+    assert claimed.attempt.number == 1
+
+
+def test_the_claim_numbers_attempts_after_earlier_ones(instance, sim):
+    message = api.send_text(phone(1), "again")
+    (ident,), token = dispatched(instance)
+    sim.set_fault("send-message", error_rate=1.0)
+    assert send.send(ident, token).status == "unknown"
+    sim.clear_faults()
+    assert reconcile.reconcile(ident)[0].startswith("not found")
+    OutboundMessage.objects.filter(pk=ident).update(next_attempt_at=None)
+    (again,), token = dispatched(instance)
+    claimed = send.claim(again, token, timezone.now())
+    assert claimed.attempt.number == 2
+    assert list(message.attempt_log.values_list("number", flat=True)) == [1, 2]

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -101,6 +102,29 @@ class WaitsForQuote:
     """What `claim` answers for a reply whose quoted message is not sent yet: nothing claimed."""
 
 
+def _claimable(message_id: uuid.UUID, token: uuid.UUID) -> OutboundMessage | None:
+    """The dispatched row with its instance and its count of attempts, in one statement.
+
+    Only the instance is joined: a file or a quoted message is read when the message has one
+    (most sends are texts, and each join costs every send its compilation and decoding).
+    No ORDER BY: the primary key picks one row.
+    """
+    tries = (
+        MessageAttempt.objects.filter(message=OuterRef("pk"))
+        .order_by()
+        .values("message")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        OutboundMessage.objects.select_related("instance")
+        .filter(pk=message_id, status=MessageStatus.DISPATCHED, dispatch_token=token)
+        .annotate(tries=Coalesce(Subquery(tries), 0))
+        .order_by()[:1]
+    )
+    return next(iter(rows), None)
+
+
 def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | WaitsForQuote | None:
     """dispatched + this token → sending, or None: another delivery of the task got it first.
 
@@ -109,11 +133,7 @@ def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | W
     """
     worker = liveness.start()
     with transaction.atomic():
-        message = (
-            OutboundMessage.objects.select_related("instance", "media", "reply_to")
-            .filter(pk=message_id, status=MessageStatus.DISPATCHED, dispatch_token=token)
-            .first()
-        )
+        message = _claimable(message_id, token)
         if message is None:
             return None
         if outgoing.waits_for_quote(message):
@@ -139,7 +159,7 @@ def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | W
         attempt = MessageAttempt.objects.create(
             message=message,
             instance_id=message.instance_id,
-            number=message.attempt_log.count() + 1,
+            number=message.tries + 1,
             started_at=now,
             outcome=AttemptOutcome.SENDING,
             worker=worker,

@@ -252,3 +252,38 @@ def test_the_claim_numbers_attempts_after_earlier_ones(instance, sim):
     claimed = send.claim(again, token, timezone.now())
     assert claimed.attempt.number == 2
     assert list(message.attempt_log.values_list("number", flat=True)) == [1, 2]
+
+
+def test_a_paced_send_rings_the_dispatcher_once_when_its_gap_ends(make_instance, sim, monkeypatch):
+    """A dispatch right after a paced send could only say "wait the gap": none runs; one wake
+    is scheduled for the end of the gap the send set."""
+    from whatsapp import doorbell
+    from whatsapp.tasks import messages as message_tasks
+
+    instance = make_instance("paced", **{**UNPACED, "min_gap_seconds": 30, "max_gap_seconds": 30})
+    connect(sim, instance)
+    api.send_text(phone(1), "first", instance="paced")
+    api.send_text(phone(2), "second", instance="paced")
+    published = []
+
+    def publish(name, args, *, countdown=None, task_id=None, time_limits=None):
+        published.append((name, tuple(args), countdown))
+        return True
+
+    monkeypatch.setattr(doorbell, "publish", publish)
+    (ident,), token = dispatched(instance)
+    published.clear()
+    with CaptureQueriesContext(connection) as queries:
+        assert message_tasks.send_message.run(str(ident), str(token)) == "sent"
+    instance_locks = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "FOR UPDATE" in q["sql"] and 'FROM "whatsapp_instance"' in q["sql"]
+    ]
+    assert instance_locks == []
+    assert [(name, args) for name, args, _countdown in published] == [
+        (doorbell.DISPATCH, (instance.pk,))
+    ]
+    assert 29 <= published[0][2] <= 30
+    instance.refresh_from_db()
+    assert instance.next_send_at > timezone.now() + timedelta(seconds=29)

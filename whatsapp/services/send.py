@@ -65,6 +65,8 @@ class SendOutcome:
     reconcile_in: float | None = None
     refresh_instance: bool = False
     paced: bool = True
+    # Paced: seconds until the instance may send again (its `next_send_at`, set with the outcome).
+    next_gap: float | None = None
 
 
 @dataclass
@@ -350,7 +352,8 @@ def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
             _on_failure(claimed, failure, outcome)
         if outcome.paced:
             # The gap runs from the end of this send, so two sends are never closer than it.
+            outcome.next_gap = pacing.next_gap(instance)
             Instance.objects.filter(pk=instance.pk).update(
-                next_send_at=timezone.now() + timedelta(seconds=pacing.next_gap(instance))
+                next_send_at=timezone.now() + timedelta(seconds=outcome.next_gap)
             )
     return outcome

@@ -86,9 +86,13 @@ def send_message(message_id: str, token: str) -> str:
         doorbell.publish(doorbell.REFRESH_STATE, (outcome.instance_id,))
     if outcome.reconcile_in is not None:
         doorbell.publish(doorbell.RECONCILE, (message_id,), countdown=outcome.reconcile_in)
-    # Claiming the next messages here saves a trip through the default queue per send; unpaced,
-    # only once the in-flight batch runs low, so the instance lock is taken once per batch.
-    if dispatch.needs_refill(outcome.instance_id, paced=outcome.paced):
+    if outcome.next_gap is not None:
+        # Paced: a dispatch now could only answer "wait the gap" (this send just set it), so the
+        # dispatcher is rung once, when the gap ends: one dispatch per paced send, not two.
+        schedule_wake(outcome.instance_id, outcome.next_gap)
+    # Unpaced, claiming the next messages here saves a trip through the default queue per send,
+    # and only once the in-flight batch runs low, so the instance lock is taken once per batch.
+    elif dispatch.needs_refill(outcome.instance_id, paced=outcome.paced):
         run_dispatch(outcome.instance_id, wait_for_lock=False)
     return outcome.status
 

@@ -11,7 +11,9 @@ from typing import Any
 
 from faults.processes import BASE_DIR
 
-RESULTS = BASE_DIR / "var" / "faults" / "results.json"
+# Kept beside the page and committed with it: a run of some scenarios (`python -m faults NAME`)
+# merges into the rows of earlier runs, from any checkout.
+RESULTS = BASE_DIR / "docs" / "reliability.json"
 DOC = BASE_DIR / "docs" / "reliability.md"
 
 
@@ -82,19 +84,22 @@ def write_doc(stored: dict[str, Any], command: str, took_s: float) -> Path:
         "- **recovery**: from the end of the fault until the last message was sent.",
         "- **left**: rows still `dispatched`, `sending` or `unknown` after the drain.",
         "",
-        f"Last run: `{command}`, scale {', '.join(str(s) for s in scales)} (the issue's sizes are",
-        f"scale 1: 10,000-message backlogs), {took_s / 60:.0f} minutes on {platform.machine()}",
-        "with 2 cores shared with other work. Settings changed from production so that no",
+        f"Last command: `{command}` ({took_s / 60:.0f} minutes). The rows come from runs at scale",
+        f"{', '.join(f'{s:g}' for s in scales)} (the scale column; scale 1 is the issue's sizes:",
+        "10,000-message backlogs; each scenario's section names its run), on",
+        f"{platform.machine()} with 2 cores shared with other work. Settings changed from",
+        "production so that no",
         "scenario waits minutes on a timer: `WPPCONNECT_READ_TIMEOUT=10`,",
         "`WHATSAPP_UNKNOWN_GRACE=30`, `WHATSAPP_HEALTH_INTERVAL=15`.",
         "",
-        "| # | scenario | sizes | enqueued | lost | duplicated | recovery | left | goal |",
-        "| ---: | --- | --- | ---: | ---: | ---: | ---: | --- | --- |",
+        "| # | scenario | scale | sizes | enqueued | lost | duplicated | recovery | left | goal |",
+        "| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
-    for r, _scale in results:
+    for r, scale in results:
         goal = "met" if r.met else "**MISSED**"
         lines.append(
-            f"| {r.number} | {r.title} | {r.sizes} | {r.enqueued} | {r.lost} | {r.duplicated}"
+            f"| {r.number} | {r.title} | {scale:g} | {r.sizes} | {r.enqueued} | {r.lost}"
+            f" | {r.duplicated}"
             f" | {_recover(r.recover_s)} | {_left(r.left)} | {goal} |"
         )
     lines += ["", "## Scenarios", ""]

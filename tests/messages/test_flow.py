@@ -287,3 +287,19 @@ def test_a_paced_send_rings_the_dispatcher_once_when_its_gap_ends(make_instance,
     assert 29 <= published[0][2] <= 30
     instance.refresh_from_db()
     assert instance.next_send_at > timezone.now() + timedelta(seconds=29)
+
+
+def test_a_sends_success_is_recorded_without_waiting_for_the_disk_in_one_round_trip(instance):
+    api.send_text(phone(1), "fast outcome")
+    (ident,), token = dispatched(instance)
+    with CaptureQueriesContext(connection) as queries:
+        assert send.send(ident, token).status == "sent"
+    statements = [q["sql"] for q in queries.captured_queries]
+    (finish,) = [sql for sql in statements if "synchronous_commit" in sql]
+    assert finish.startswith("SET LOCAL synchronous_commit TO OFF; UPDATE whatsapp_messageattempt")
+    with connection.cursor() as cursor:  # still inside the test's transaction: it applied
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "off"
+    attempt = MessageAttempt.objects.get(message_id=ident)
+    assert attempt.outcome == "sent" and attempt.http_status == 201
+    assert attempt.finished_at is not None and attempt.duration_ms is not None

@@ -12,8 +12,6 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,16 +74,21 @@ class Claimed:
     token: uuid.UUID
     started: float = 0.0
 
-    def finish(self, outcome: str, error: str = "", http_status: int | None = None) -> None:
+    def finish(
+        self, outcome: str, error: str = "", http_status: int | None = None, *, lazy: bool = False
+    ) -> None:
+        """Record the attempt's end. `lazy`: first in a transaction that need not wait for the
+        disk (`_finish_lazily`)."""
         attempt = self.attempt
         attempt.finished_at = timezone.now()
         attempt.outcome = outcome
         attempt.http_status = http_status
         attempt.duration_ms = int((time.monotonic() - self.started) * 1000)
         attempt.error = error[:1000]
-        attempt.save(
-            update_fields=["finished_at", "outcome", "http_status", "duration_ms", "error"]
-        )
+        if lazy and connection.vendor == "postgresql":
+            _finish_lazily(attempt)
+        else:
+            attempt.save(update_fields=FINISH_FIELDS)
         hooks.send_attempt(self.message.instance.slug, outcome)
 
     def move(self, to: str, **fields: Any) -> bool:
@@ -97,6 +100,28 @@ class Claimed:
             token=self.token,
             lease_expires_at=None,
             **fields,
+        )
+
+
+FINISH_FIELDS = ["finished_at", "outcome", "http_status", "duration_ms", "error"]
+
+
+def _finish_lazily(attempt: MessageAttempt) -> None:
+    """The attempt's end, in a transaction whose commit does not wait for the disk.
+
+    Safe because the claim before the call was committed durably: if a crash loses this commit,
+    the row is still `sending`, the sweeper makes it `unknown`, and reconciliation finds the
+    message on the gateway. It saves two disk flushes per message on the hot path. The `SET
+    LOCAL` travels with the UPDATE in one round trip (Django's psycopg cursors bind on the
+    client, so one call may carry two statements).
+    """
+    table = MessageAttempt._meta.db_table
+    columns = ", ".join(f"{name} = %s" for name in FINISH_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Names from the model, values bound: nothing here comes from input.
+            f"SET LOCAL synchronous_commit TO OFF; UPDATE {table} SET {columns} WHERE id = %s",  # noqa: S608
+            [*(getattr(attempt, name) for name in FINISH_FIELDS), attempt.pk],
         )
 
 
@@ -238,21 +263,6 @@ def _mark_unknown(claimed: Claimed, reason: str, delay: float) -> str:
     return MessageStatus.UNKNOWN
 
 
-@contextmanager
-def outcome_transaction() -> Iterator[None]:
-    """Record a send's success in one transaction that does not wait for the disk.
-
-    Safe because the claim before the call was committed durably: if a crash loses this commit,
-    the row is still `sending`, the sweeper makes it `unknown`, and reconciliation finds the
-    message on the gateway. It saves two disk flushes per message on the hot path.
-    """
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
-
-
 def _on_gateway_error(claimed: Claimed, exc: GatewayError, outcome: SendOutcome) -> None:
     if isinstance(exc, NotConnected):
         claimed.finish(AttemptOutcome.NOT_CONNECTED, exc.message, exc.http_status)
@@ -342,9 +352,9 @@ def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
     # The outcome and the next gap commit together: a dispatcher that sees this send finished
     # also sees when the next may start. Set after the commit, a send that outlasted the gap
     # (a large file's, a slow gateway's) let another start at once, in the moment between.
-    with outcome_transaction() if failure is None else transaction.atomic():
+    with transaction.atomic():
         if sent is not None:
-            claimed.finish(AttemptOutcome.SENT, http_status=201)
+            claimed.finish(AttemptOutcome.SENT, http_status=201, lazy=True)
             record_sent(message.pk, sent, timezone.now())
             outcome.status = MessageStatus.SENT
         else:

@@ -90,6 +90,16 @@ def test_tokens_keys_and_configured_secrets_are_hidden(settings):
         assert secret not in line, line
 
 
+def test_durations_with_many_decimals_are_not_taken_for_phone_numbers():
+    """Celery's own lines ("succeeded in 1.8834851390002s") were masked like a phone number."""
+    line = shown(record("Task %s succeeded in %ss: %s", "sweep", 1.8834851390002, {"events": 500}))
+    assert line == "Task sweep succeeded in 1.8834851390002s: {'events': 500}"
+    assert shown(record("took %s s", 12.125000000001)) == "took 12.125000000001 s"
+    # A number written with dots as separators is still a phone number.
+    assert "9999" not in shown(record("to %s", "21.99999.9999"))
+    assert "999999999" not in shown(record("to %s", "5521999999999"))
+
+
 def test_webhook_signing_secrets_are_hidden():
     line = shown(record("made %s", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+/="))
     assert line == "made whsec_***"

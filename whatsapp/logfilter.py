@@ -40,8 +40,15 @@ KEY_VALUES = re.compile(r"(Key \([^)\n]*\)=)\((?:[^\n]|\n(?!\n))*?\)(?= already 
 PHONE = re.compile(r"(?<![\w.:/-])\+?\(?\d(?:[ .()-]{0,2}\d){9,15}(?![\d:])")
 
 
+# One decimal point in a run of digits is a measurement (Celery's "succeeded in 1.883485139s"),
+# not a phone number: phones written with dots group their digits in several parts.
+DECIMAL = re.compile(r"\d+\.\d+")
+
+
 def _mask_phone(match: re.Match[str]) -> str:
     text = match.group(0)
+    if DECIMAL.fullmatch(text):
+        return text
     digits = re.sub(r"\D", "", text)
     # Keep the country and area code and the last two digits: enough to tell numbers apart.
     return f"{digits[:4]}…{digits[-2:]}"

@@ -68,7 +68,11 @@ class Proc:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def since_start(self) -> str:
-        return self.output()[self.mark :] if self.log.exists() else ""
+        # `mark` counts bytes (the file's size at start): slice the bytes, then decode, or a log
+        # with non-ASCII text ("…" of a masked number) shifts the cut past this start's lines.
+        if not self.log.exists():
+            return ""
+        return self.log.read_bytes()[self.mark :].decode(errors="replace")
 
     def ready(self) -> bool:
         return self.alive() and "ready." in self.since_start()

@@ -22,3 +22,18 @@ def test_a_run_of_one_scenario_keeps_the_other_rows_and_shows_each_rows_scale(
 
 def test_the_results_are_kept_beside_the_page_not_in_an_ignored_directory():
     assert report.RESULTS.parent == report.DOC.parent
+
+
+def test_a_process_reads_only_its_own_lines_from_a_log_with_non_ascii_text(tmp_path, monkeypatch):
+    """The start mark is a byte offset: a masked number's "…" before it must not shift the cut."""
+    import os
+    import sys
+
+    from faults import processes
+
+    monkeypatch.setattr(processes, "LOG_DIR", tmp_path)
+    (tmp_path / "echo.log").write_text("earlier run: 5521…99 sent\n" * 50, encoding="utf-8")
+    proc = processes.Proc("echo", [sys.executable, "-c", "print('ready.')"], env=dict(os.environ))
+    proc.start()
+    proc.proc.wait(timeout=30)
+    assert proc.since_start() == "ready.\n"

@@ -293,7 +293,9 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # after a long outage, and with it every sweep.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BROKER_CONNECTION_RETRY = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's scheduler, kept running while the database is away
+# (whatsapp/beat_scheduler.py).
+CELERY_BEAT_SCHEDULER = "whatsapp.beat_scheduler:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- The gateway and the product: the app reads only this dict (whatsapp/conf.py has every key).

@@ -93,7 +93,7 @@ def test_celery_logs_through_django_logging():
 
 
 def test_beat_uses_the_database_scheduler():
-    assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert app.conf.beat_scheduler == "whatsapp.beat_scheduler:DatabaseScheduler"
 
 
 HOUSEKEEPING_TASKS = [

@@ -77,7 +77,7 @@ def test_without_webhooks_the_recorder_notices_the_connection_within_one_period(
             "--loglevel",
             "INFO",
             "-S",
-            "django_celery_beat.schedulers:DatabaseScheduler",
+            "whatsapp.beat_scheduler:DatabaseScheduler",
         ],
         cwd=BASE_DIR,
         env=live["env"],

@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Subquery
@@ -186,7 +186,7 @@ def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | W
         attempt = MessageAttempt.objects.create(
             message=message,
             instance_id=message.instance_id,
-            number=message.tries + 1,
+            number=cast(Any, message).tries + 1,  # annotated by _claimable
             started_at=now,
             outcome=AttemptOutcome.SENDING,
             worker=worker,

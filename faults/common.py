@@ -64,10 +64,15 @@ def finish(
         result.notes += [f"Unsent: {line}" for line in stack.story(ids)]
     result.duplicated = stack.duplicates(tag)
     result.left = stack.left()
-    revived = stack.p.revive()
+    stack.p.revive()
+    revived = stack.p.exits[stack.exits_before :]
     if revived:
         result.notes.append(f"Exited during the scenario and started again: {', '.join(revived)}.")
     return result
+
+
+# A request slower than this is listed with its moment, to tell an outage's edge from its middle.
+SLOW_S = 0.5
 
 
 @dataclass
@@ -80,13 +85,17 @@ class Traffic:
     ids: list[str] = field(default_factory=list)
     codes: Counter[Any] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    # (seconds after the traffic started, seconds it took, answer) of each slow request.
+    slow: list[tuple[float, float, Any]] = field(default_factory=list)
     bad: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._began = time.monotonic()
 
     def start(self) -> Traffic:
+        self._began = time.monotonic()
         self._thread.start()
         return self
 
@@ -113,7 +122,10 @@ class Traffic:
                     self.bad.append(f"{code} (Retry-After: {retry}) {response.text[:200]}")
             except requests.RequestException as exc:
                 code = type(exc).__name__
-            self.latencies.append(time.monotonic() - started)
+            took = time.monotonic() - started
+            self.latencies.append(took)
+            if took > SLOW_S and len(self.slow) < 20:
+                self.slow.append((round(started - self._began, 1), round(took, 3), code))
             self.codes[code] += 1
             n += 1
             next_at += self.every
@@ -131,6 +143,7 @@ class Traffic:
             "p50 s": round(statistics.median(self.latencies), 3) if self.latencies else 0,
             "p99 s": round(self.p99(), 3),
             "slowest s": round(max(self.latencies, default=0.0), 3),
+            **({f"over {SLOW_S} s (at s, took s, answer)": self.slow} if self.slow else {}),
         }
 
 

@@ -58,6 +58,7 @@ class Stack:
         self.env: dict[str, str] = {}
         self.procs: Processes | None = None
         self.api_key = ""
+        self.exits_before = 0  # processes that had exited before this scenario (`fresh`)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Stack:
@@ -112,6 +113,7 @@ class Stack:
         """A clean slate between scenarios: no rows, no faults, no ledger."""
         from django.db import connection
 
+        self.exits_before = len(self.p.exits)
         self.sim.clear_faults()
         self.sim.reset()
         self.sim.set_acks(None, None)
@@ -216,7 +218,13 @@ class Stack:
     def drain(self, ids: list[str], timeout: float) -> float | None:
         """Seconds until every id is final (or None at the timeout); beat's sweeps do the rest."""
         started = time.monotonic()
-        if wait_until(lambda: self.not_final(ids) == 0, timeout, interval=1.0):
+
+        def drained() -> bool:
+            # A process that exits is started again at once, as `make run`'s supervisor does.
+            self.p.revive()
+            return self.not_final(ids) == 0
+
+        if wait_until(drained, timeout, interval=1.0):
             return time.monotonic() - started
         return None
 

@@ -224,3 +224,20 @@ def test_an_ack_is_applied_while_another_process_holds_the_instance_row(make_ins
         holder.join(10)
     message.refresh_from_db()
     assert message.status == "delivered" and message.delivered_at
+
+
+def test_an_event_the_sweeper_rang_is_not_rung_at_every_sweep_while_it_waits(make_instance, rung):
+    """During a long backlog the first doorbell is only queued: one more ring, not one a sweep."""
+    from django.core.cache import cache
+
+    instance = make_instance()
+    waiting = stored(instance, event="status-find", status="inChat")
+    start = timezone.now() + timedelta(minutes=1)
+    rung.clear()
+    assert webhooks.sweep(now=start) == 1
+    assert webhooks.sweep(now=start + timedelta(seconds=30)) == 0
+    assert webhooks.sweep(now=start + webhooks.RERING_EVERY - timedelta(seconds=1)) == 0
+    assert rung.args_of(doorbell.APPLY_EVENT) == [waiting.pk]
+    cache.clear()  # a flushed Redis lost the doorbells and the marks together
+    assert webhooks.sweep(now=start + timedelta(seconds=60)) == 1
+    assert webhooks.sweep(now=start + timedelta(seconds=60) + webhooks.RERING_EVERY) == 1

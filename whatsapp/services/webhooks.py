@@ -12,6 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -31,6 +32,11 @@ RETRY_BASE = timedelta(seconds=30)
 # A pending event older than this lost its doorbell: the sweeper rings again.
 PENDING_GRACE = timedelta(seconds=30)
 SWEEP_BATCH = 500
+# An event the sweeper rang is not rung again for this long. During a long backlog its first
+# doorbell is only waiting in the queue, and a ring at every sweep added up to 500 duplicate
+# tasks to that queue each 30 s (seen in a 10,000-message drain with acks). A flushed Redis
+# forgets these marks with the doorbells, so a truly lost one is rung again at the next sweep.
+RERING_EVERY = timedelta(minutes=5)
 
 __all__ = ["apply", "dedupe_key", "store", "sweep"]
 
@@ -170,9 +176,47 @@ def sweep(now: datetime | None = None) -> int:
         Q(state=EventState.PENDING, received_at__lt=now - PENDING_GRACE)
         | Q(state=EventState.FAILED, next_attempt_at__lte=now)
     ).order_by("pk")
-    rung = 0
-    for pk, state in due.values_list("pk", "state")[:SWEEP_BATCH]:
+    rows = list(due.values_list("pk", "state")[:SWEEP_BATCH])
+    recent = _rung_lately([pk for pk, _state in rows], now)
+    rung: list[int] = []
+    for pk, state in rows:
+        if pk in recent:
+            continue
         task = doorbell.RETRY_EVENT if state == EventState.FAILED else doorbell.APPLY_EVENT
         doorbell.publish(task, (pk,))
-        rung += 1
-    return rung
+        rung.append(pk)
+    _mark_rung(rung, now)
+    return len(rung)
+
+
+def _ring_key(pk: int) -> str:
+    return f"whatsapp:event-rerung:{pk}"
+
+
+def _rung_lately(pks: list[int], now: datetime) -> set[int]:
+    """Events the sweeper rang less than `RERING_EVERY` before `now` (none when the cache fails:
+    ringing twice is harmless, an event never rung again is not)."""
+    if not pks:
+        return set()
+    try:
+        marks = cache.get_many([_ring_key(pk) for pk in pks])
+    except Exception:
+        return set()
+    since = now.timestamp() - RERING_EVERY.total_seconds()
+    return {
+        pk
+        for pk in pks
+        if isinstance(at := marks.get(_ring_key(pk)), int | float) and since < at <= now.timestamp()
+    }
+
+
+def _mark_rung(pks: list[int], now: datetime) -> None:
+    if not pks:
+        return
+    try:
+        cache.set_many(
+            {_ring_key(pk): now.timestamp() for pk in pks},
+            timeout=int(RERING_EVERY.total_seconds()),
+        )
+    except Exception:
+        logger.warning("Could not note the events rung again; the next sweep may ring them too.")

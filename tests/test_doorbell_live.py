@@ -68,3 +68,25 @@ def test_an_enqueue_with_redis_frozen_is_fast_and_the_row_is_kept(own_redis, mak
     took = time.monotonic() - started
     assert took < BOUND + 0.3, took
     assert OutboundMessage.objects.filter(pk=message.pk, status="queued").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_coalesced_ring_gives_up_at_once_when_redis_died_after_the_cooldown(
+    own_redis, monkeypatch
+):
+    """The dispatcher's ring opens a new connection after the cooldown: it must not wait out
+    kombu's default 2 s before a second connection attempt (every enqueue then took 2 s)."""
+    monkeypatch.setattr(doorbell, "COOLDOWN_SECONDS", 0.2)
+
+    def ring() -> float:
+        started = time.monotonic()
+        with transaction.atomic():
+            doorbell.ring_pending(doorbell.DISPATCH, 1)
+        return time.monotonic() - started
+
+    ring()
+    own_redis.stop()
+    ring()  # the dropped connection fails; the cooldown starts
+    time.sleep(0.3)
+    took = ring()  # a new connection to a port that refuses
+    assert took < 0.5, took

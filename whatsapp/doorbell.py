@@ -242,6 +242,9 @@ def _connection() -> Any:
                 "socket_connect_timeout": SOCKET_TIMEOUT,
                 # No health-check PING before a command: one more round trip to time out on.
                 "health_check_interval": 0,
+                # Opening the connection (`default_channel`, used by `ring_pending`) retries as
+                # a publish does, not after kombu's default 2 s wait.
+                **RETRY_POLICY,
             }
         connection = current_app.connection_for_write(
             transport_options=options, connect_timeout=SOCKET_TIMEOUT

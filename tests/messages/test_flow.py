@@ -303,3 +303,17 @@ def test_a_sends_success_is_recorded_without_waiting_for_the_disk_in_one_round_t
     attempt = MessageAttempt.objects.get(message_id=ident)
     assert attempt.outcome == "sent" and attempt.http_status == 201
     assert attempt.finished_at is not None and attempt.duration_ms is not None
+
+
+def test_with_server_side_binding_the_success_is_recorded_in_two_statements(instance, monkeypatch):
+    """A host project may turn on psycopg's server-side binding, which takes one statement per
+    call: the success is still recorded, without waiting for the disk."""
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", {"server_side_binding": True})
+    api.send_text(phone(1), "bound on the server")
+    (ident,), token = dispatched(instance)
+    with CaptureQueriesContext(connection) as queries:
+        assert send.send(ident, token).status == "sent"
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert "SET LOCAL synchronous_commit TO OFF" in statements
+    assert not any(";" in sql for sql in statements)
+    assert MessageAttempt.objects.get(message_id=ident).outcome == "sent"

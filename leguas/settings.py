@@ -237,6 +237,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Each worker process holds one message at a time: a slow gateway call never strands others.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection after every task unless this is set;
+# then it closes it only every this many tasks, and whatsapp/worker_db.py checks it around each
+# task as Django does around a request, so CONN_MAX_AGE holds in workers too.
+CELERY_DB_REUSE_MAX = 1000
 # Longest countdown a task may be scheduled with (retry backoff caps at this).
 CELERY_MAX_COUNTDOWN = 600
 # Redis redelivers an unacked message after this; it must exceed every time limit and countdown,

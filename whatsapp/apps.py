@@ -24,10 +24,12 @@ class WhatsAppConfig(AppConfig):
 
         post_migrate.connect(_ensure_beat_schedule, sender=self)
         # Beat's heartbeat for /readyz, and the metrics' hooks into workers and the send path.
-        from whatsapp import liveness, metrics
+        from whatsapp import liveness, metrics, worker_db
 
         liveness.connect_beat()
         metrics.connect()
+        # Workers keep their database connection between tasks, as web threads do.
+        worker_db.connect()
         # Listens to the session state writer: alert emails when a number drops.
         # Outgoing events and signals listen to the writers of state (services/webhook_events).
         from whatsapp.services import (

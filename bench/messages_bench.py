@@ -23,7 +23,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 from bench import report, sqlcount  # noqa: E402
-from bench.stack import empty_messages, standalone_django  # noqa: E402
+from bench.stack import empty_messages, standalone_django, worker_env  # noqa: E402
 
 standalone_django()
 
@@ -33,7 +33,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
-from tests.live import WorkerProcess, process_env, wait_until  # noqa: E402
+from tests.live import WorkerProcess, wait_until  # noqa: E402
 from whatsapp import api, doorbell  # noqa: E402
 from whatsapp.models import ApiKey, Instance, OutboundMessage  # noqa: E402
 from whatsapp.services.gateway import client_for  # noqa: E402
@@ -115,7 +115,7 @@ def main() -> int:
     sim.scan(instance.session_name)
     sim.wait_for_status(instance.session_name, "CONNECTED")
 
-    env = process_env(DATABASE_CONN_MAX_AGE=os.environ.get("BENCH_CONN_MAX_AGE", "60"))
+    env = worker_env(DATABASE_CONN_MAX_AGE=os.environ.get("BENCH_CONN_MAX_AGE", "60"))
     workers = [
         WorkerProcess("default", concurrency=2, env=env),
         WorkerProcess("messages", concurrency=4, env=env),
@@ -255,7 +255,8 @@ def describe(results: dict[str, Any], enqueue: int, drain: int) -> str:
     ]
     lines = [
         "PostgreSQL and Redis local, the simulator in process, a `default` worker (2 processes)",
-        "and a `messages` worker (4 processes), `DATABASE_CONN_MAX_AGE=60` (the production default).",
+        "and a `messages` worker (4 processes), with the production settings (`DEBUG` off,",
+        "`DATABASE_CONN_MAX_AGE=60`: a connection kept between tasks).",
         "",
         f"Enqueue, {enqueue} sequential calls each (every call its own transaction, ringing the",
         "dispatcher on commit; the instance disconnected so dispatching does not compete):",

@@ -78,7 +78,8 @@ def sending_stack(
     import redis
     from django.conf import settings
 
-    from tests.live import WorkerProcess, process_env
+    from bench.stack import worker_env
+    from tests.live import WorkerProcess
     from whatsapp.models import Instance
     from whatsapp.simulator.testing import start_simulator
 
@@ -92,7 +93,7 @@ def sending_stack(
         first = connect_instance(sim, **fields)
         for n in range(1, instances):
             connect_instance(sim, f"bench-{n}", **fields)
-        env = process_env(DATABASE_CONN_MAX_AGE="60", LOG_LEVEL="WARNING")
+        env = worker_env(LOG_LEVEL="WARNING")
         workers = [
             WorkerProcess("default", concurrency=default, env=env),
             WorkerProcess("messages", concurrency=messages, env=env),

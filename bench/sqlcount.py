@@ -56,19 +56,28 @@ def _started(task: Any = None, **_kwargs: Any) -> None:
     _current["task"] = getattr(task, "name", "unknown")
 
 
+_client: list[Any] = []
+
+
+def _redis() -> Any:
+    """One client per process: a new one per task cost its tasks a connection each."""
+    if not _client:
+        import redis
+        from django.conf import settings
+
+        _client.append(redis.Redis.from_url(settings.CELERY_BROKER_URL))
+    return _client[0]
+
+
 @task_postrun.connect
 def _finished(task: Any = None, **_kwargs: Any) -> None:
-    import redis
-    from django.conf import settings
-
     _counts[f"{_current['task']}|tasks"] += 1
     if _SAMPLE and _current["task"] not in _sampled:
         _sampled.add(_current["task"])
         with open(_SAMPLE, "a") as handle:
             handle.write(f"== {_current['task']} (pid {os.getpid()})\n" + "\n".join(_sample) + "\n")
     _sample.clear()
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    pipe = client.pipeline()
+    pipe = _redis().pipeline()
     for field, value in _counts.items():
         pipe.hincrby(KEY, field, value)
     pipe.execute()

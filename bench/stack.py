@@ -85,6 +85,28 @@ def standalone_django() -> None:
     django.setup()
 
 
+def worker_env(**extra: str) -> dict[str, str]:
+    """Production settings for bench workers (`DEBUG` off: no query log, production logging),
+    with the bench process's encryption key so they read the gateway secrets it stored, and a
+    database connection kept between tasks (`DATABASE_CONN_MAX_AGE=60`, the default)."""
+    import secrets
+
+    from django.conf import settings
+
+    from tests.live import process_env
+
+    settings_env: dict[str, str] = dict(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1",
+        WPPCONNECT_SECRET_KEY=secrets.token_urlsafe(24),
+        WHATSAPP_ENCRYPTION_KEY=str(settings.WHATSAPP["ENCRYPTION_KEY"]),
+        WHATSAPP_PUBLIC_URL="https://127.0.0.1",
+        DATABASE_CONN_MAX_AGE="60",
+    )
+    return process_env(**{**settings_env, **extra})
+
+
 def prepare_database() -> None:
     """Create the bench database if needed, migrate it, and empty the broker and cache."""
     import psycopg

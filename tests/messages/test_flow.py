@@ -207,7 +207,7 @@ def test_the_sweeper_requeues_lost_dispatches_and_reconciles_dead_sends(instance
     assert MessageAttempt.objects.get(message=dead).outcome == "lost"
 
 
-def test_a_send_reads_its_row_once_and_then_only_writes_it(instance):
+def test_a_send_reads_its_row_only_in_its_claim_and_then_only_writes_it(instance):
     message = api.send_text(phone(1), "one read")
     (ident,), token = dispatched(instance)
     with CaptureQueriesContext(connection) as queries:
@@ -220,24 +220,48 @@ def test_a_send_reads_its_row_once_and_then_only_writes_it(instance):
         and f"FROM {table}" in q["sql"]
         and str(ident.hex) in q["sql"].replace("-", "")
     ]
-    assert len(reads_of_the_row) == 1, reads_of_the_row
+    assert reads_of_the_row == []
+    claims = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().startswith("WITH")]
+    assert len(claims) == 1, claims
     message.refresh_from_db()
     assert message.status == "sent"
 
 
-def test_a_text_sends_claim_is_one_read_without_joins_it_does_not_need(instance):
-    """The claim reads the row, its instance and its count of attempts in one statement."""
+def test_a_text_sends_claim_is_one_statement_without_joins_it_does_not_need(instance):
+    """The claim moves the row, numbers and inserts the attempt and reads the row with its
+    instance, in one statement."""
     api.send_text(phone(1), "first try")
     (ident,), token = dispatched(instance)
     with CaptureQueriesContext(connection) as queries:
         claimed = send.claim(ident, token, timezone.now())
-    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
-    assert len(reads) == 1, reads
-    (read,) = reads
-    assert '"whatsapp_instance"' in read
-    assert '"whatsapp_mediafile"' not in read and "T3" not in read  # no file, no quoted row
-    assert "ORDER BY" not in read
+    # The test's own transaction makes the claim's a savepoint.
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    (claim,) = statements
+    assert "whatsapp_instance" in claim and "whatsapp_messageattempt" in claim
+    assert "whatsapp_mediafile" not in claim
+    assert "ORDER BY" not in claim
     assert claimed.attempt.number == 1
+    assert OutboundMessage.objects.get(pk=ident).status == "sending"
+    attempt = MessageAttempt.objects.get(message_id=ident)
+    assert (attempt.pk, attempt.number, attempt.outcome) == (claimed.attempt.pk, 1, "sending")
+
+
+def test_the_one_statement_claim_loads_the_row_and_instance_as_the_orm_does(instance):
+    """JSON, times and choices arrive as the ORM would give them, the instance's secret reads."""
+    Instance.objects.filter(pk=instance.pk).update(device={"platform": "android", "n": [1, 2]})
+    api.send_location(phone(1), -22.9, -43.2, name="Praça ☕ مرحبا", metadata={"order": 7})
+    (ident,), token = dispatched(instance)
+    claimed = send.claim(ident, token, timezone.now())
+    loaded, fresh = claimed.message, OutboundMessage.objects.get(pk=ident)
+    for field in OutboundMessage._meta.concrete_fields:
+        assert getattr(loaded, field.attname) == getattr(fresh, field.attname), field.name
+    assert loaded.content["name"] == "Praça ☕ مرحبا"
+    fresh_instance = Instance.objects.get(pk=instance.pk)
+    for field in Instance._meta.concrete_fields:
+        assert getattr(loaded.instance, field.attname) == getattr(fresh_instance, field.attname)
+    assert loaded.instance.device == {"platform": "android", "n": [1, 2]}
+    assert loaded.instance.secret_key == fresh_instance.secret_key
+    assert loaded._state.adding is False
 
 
 def test_the_claim_numbers_attempts_after_earlier_ones(instance, sim):

@@ -14,30 +14,25 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from whatsapp import liveness
 from whatsapp.conf import conf
 from whatsapp.crypto import SecretUnreadable
 from whatsapp.gateway import GatewayError, NotConnected, ReadTimeout, SentMessage, UnknownNumber
-from whatsapp.metrics import hooks
-from whatsapp.models import Instance, MessageAttempt, OutboundMessage
+from whatsapp.models import Instance, OutboundMessage
 from whatsapp.models.instance import SessionStatus
 from whatsapp.models.message import AttemptOutcome, MessageStatus
 from whatsapp.services import outgoing, pacing, session_state, transitions
 from whatsapp.services.gateway import send_client
+from whatsapp.services.send_claim import Claimed, WaitsForQuote, claim
 from whatsapp.services.session_state import Observed
 
 logger = logging.getLogger(__name__)
 
-# Above the messages queue's 60 s hard time limit: past it, the send task is surely dead.
-SEND_LEASE = timedelta(seconds=90)
 # The messages queue's hard time limit: no send call outlives its start by more than this.
 SEND_HARD_LIMIT = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
@@ -65,138 +60,6 @@ class SendOutcome:
     paced: bool = True
     # Paced: seconds until the instance may send again (its `next_send_at`, set with the outcome).
     next_gap: float | None = None
-
-
-@dataclass
-class Claimed:
-    message: OutboundMessage
-    attempt: MessageAttempt
-    token: uuid.UUID
-    started: float = 0.0
-
-    def finish(
-        self, outcome: str, error: str = "", http_status: int | None = None, *, lazy: bool = False
-    ) -> None:
-        """Record the attempt's end. `lazy`: first in a transaction that need not wait for the
-        disk (`_finish_lazily`)."""
-        attempt = self.attempt
-        attempt.finished_at = timezone.now()
-        attempt.outcome = outcome
-        attempt.http_status = http_status
-        attempt.duration_ms = int((time.monotonic() - self.started) * 1000)
-        attempt.error = error[:1000]
-        if lazy and connection.vendor == "postgresql":
-            _finish_lazily(attempt)
-        else:
-            attempt.save(update_fields=FINISH_FIELDS)
-        hooks.send_attempt(self.message.instance.slug, outcome)
-
-    def move(self, to: str, **fields: Any) -> bool:
-        """sending (with this claim's token) → `to`."""
-        return transitions.move(
-            self.message.pk,
-            frm=MessageStatus.SENDING,
-            to=to,
-            token=self.token,
-            lease_expires_at=None,
-            **fields,
-        )
-
-
-FINISH_FIELDS = ["finished_at", "outcome", "http_status", "duration_ms", "error"]
-
-
-def _finish_lazily(attempt: MessageAttempt) -> None:
-    """The attempt's end, in a transaction whose commit does not wait for the disk.
-
-    Safe because the claim before the call was committed durably: if a crash loses this commit,
-    the row is still `sending`, the sweeper makes it `unknown`, and reconciliation finds the
-    message on the gateway. It saves two disk flushes per message on the hot path. The `SET
-    LOCAL` travels with the UPDATE in one round trip (Django's psycopg cursors bind on the
-    client, so one call may carry two statements).
-    """
-    table = MessageAttempt._meta.db_table
-    columns = ", ".join(f"{name} = %s" for name in FINISH_FIELDS)
-    # Names from the model, values bound: nothing here comes from input.
-    update = f"UPDATE {table} SET {columns} WHERE id = %s"  # noqa: S608
-    values = [*(getattr(attempt, name) for name in FINISH_FIELDS), attempt.pk]
-    with connection.cursor() as cursor:
-        if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
-            # Server-side binding takes one statement per call: two round trips then.
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            cursor.execute(update, values)
-        else:
-            cursor.execute(f"SET LOCAL synchronous_commit TO OFF; {update}", values)
-
-
-class WaitsForQuote:
-    """What `claim` answers for a reply whose quoted message is not sent yet: nothing claimed."""
-
-
-def _claimable(message_id: uuid.UUID, token: uuid.UUID) -> OutboundMessage | None:
-    """The dispatched row with its instance and its count of attempts, in one statement.
-
-    Only the instance is joined: a file or a quoted message is read when the message has one
-    (most sends are texts, and each join costs every send its compilation and decoding).
-    No ORDER BY: the primary key picks one row.
-    """
-    tries = (
-        MessageAttempt.objects.filter(message=OuterRef("pk"))
-        .order_by()
-        .values("message")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    rows = (
-        OutboundMessage.objects.select_related("instance")
-        .filter(pk=message_id, status=MessageStatus.DISPATCHED, dispatch_token=token)
-        .annotate(tries=Coalesce(Subquery(tries), 0))
-        .order_by()[:1]
-    )
-    return next(iter(rows), None)
-
-
-def claim(message_id: uuid.UUID, token: uuid.UUID, now: datetime) -> Claimed | WaitsForQuote | None:
-    """dispatched + this token → sending, or None: another delivery of the task got it first.
-
-    The read that finds the message also tells whether it must wait for the one it quotes, so a
-    send makes one read of its row, not two.
-    """
-    worker = liveness.start()
-    with transaction.atomic():
-        message = _claimable(message_id, token)
-        if message is None:
-            return None
-        if outgoing.waits_for_quote(message):
-            return WaitsForQuote()
-        if message.expires_at is not None and message.expires_at <= now:
-            transitions.move(
-                message_id,
-                frm=MessageStatus.DISPATCHED,
-                to=MessageStatus.EXPIRED,
-                token=token,
-                lease_expires_at=None,
-            )
-            return None
-        if not transitions.move(
-            message_id,
-            frm=MessageStatus.DISPATCHED,
-            to=MessageStatus.SENDING,
-            token=token,
-            # A large file's send may run longer than a text's (services/outgoing.py).
-            lease_expires_at=now + max(SEND_LEASE, outgoing.budget_of(message).lease),
-        ):
-            return None
-        attempt = MessageAttempt.objects.create(
-            message=message,
-            instance_id=message.instance_id,
-            number=cast(Any, message).tries + 1,  # annotated by _claimable
-            started_at=now,
-            outcome=AttemptOutcome.SENDING,
-            worker=worker,
-        )
-    message.status = MessageStatus.SENDING
-    return Claimed(message, attempt, token)
 
 
 def record_sent(message_id: uuid.UUID, sent: SentMessage, now: datetime) -> bool:

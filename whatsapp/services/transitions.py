@@ -84,6 +84,13 @@ def _sources(frm: str | Iterable[str], to: str) -> list[str]:
     return sources
 
 
+def check(frm: str | Iterable[str], to: str) -> None:
+    """Raise ValueError unless every status of `frm` may go to `to`: for a writer that moves a
+    message in its own statement (the send's claim, services/send_claim.py) and then calls
+    `announce` as `move` does."""
+    _sources(frm, to)
+
+
 def move(
     message_id: UUID,
     *,

@@ -341,3 +341,49 @@ def test_with_server_side_binding_the_success_is_recorded_in_two_statements(inst
     assert "SET LOCAL synchronous_commit TO OFF" in statements
     assert not any(";" in sql for sql in statements)
     assert MessageAttempt.objects.get(message_id=ident).outcome == "sent"
+
+
+def test_a_sends_success_and_its_attempts_end_are_one_call_that_counts_what_is_in_flight(
+    instance,
+):
+    """Unpaced: the outcome's statement also counts the instance's messages still in flight, so
+    the refill decision needs no query of its own."""
+    for n in range(3):
+        api.send_text(phone(n), f"in flight {n}")
+    (first, *_rest), token = dispatched(instance)
+    with CaptureQueriesContext(connection) as queries:
+        outcome = send.send(first, token)
+    assert outcome.status == "sent" and outcome.in_flight == 2
+    (outcome_sql,) = [
+        q["sql"] for q in queries.captured_queries if "synchronous_commit" in q["sql"]
+    ]
+    assert "UPDATE whatsapp_outboundmessage" in outcome_sql and "count(*)" in outcome_sql
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    # The claim, the outcome, and the read of the webhook endpoints (is `sent` announced?).
+    assert len(statements) == 3, statements
+    with CaptureQueriesContext(connection) as queries:
+        assert dispatch.needs_refill(instance.pk, paced=False, in_flight=outcome.in_flight)
+    assert queries.captured_queries == []
+    row = OutboundMessage.objects.get(pk=first)
+    assert (row.status, row.attempts, row.last_error, row.lease_expires_at) == ("sent", 1, "", None)
+
+
+def test_an_answer_that_comes_after_the_sweeper_gave_up_still_records_the_send(
+    instance, monkeypatch
+):
+    """The sweeper made the send unknown while the gateway was answering: the answer wins."""
+    from whatsapp.gateway import SentMessage
+    from whatsapp.services import outgoing, transitions
+
+    api.send_text(phone(1), "late answer")
+    (ident,), token = dispatched(instance)
+
+    def slow_gateway(client, message, budget):
+        transitions.move(ident, frm="sending", to="unknown", attempts=1)
+        return SentMessage(id="true_5521987000001@c.us_LATE", ack=1, to="5521987000001@c.us")
+
+    monkeypatch.setattr(outgoing, "deliver", slow_gateway)
+    assert send.send(ident, token).status == "sent"
+    row = OutboundMessage.objects.get(pk=ident)
+    assert (row.status, row.gateway_message_id) == ("sent", "true_5521987000001@c.us_LATE")
+    assert MessageAttempt.objects.get(message_id=ident).outcome == "sent"

@@ -75,12 +75,17 @@ def instances_with_work() -> list[int]:
     )
 
 
-def needs_refill(instance_id: int, *, paced: bool) -> bool:
-    """Whether a finishing send should run the dispatcher (no lock taken to decide)."""
+def needs_refill(instance_id: int, *, paced: bool, in_flight: int | None = None) -> bool:
+    """Whether a finishing send should run the dispatcher (no lock taken to decide).
+
+    `in_flight`: the count of the instance's messages still in flight, when the send's outcome
+    counted them in its own statement."""
     if paced:
         return True
-    in_flight = OutboundMessage.objects.filter(instance_id=instance_id, status__in=IN_FLIGHT)
-    return in_flight.count() <= pacing.MAX_IN_FLIGHT_UNPACED // 2
+    if in_flight is None:
+        rows = OutboundMessage.objects.filter(instance_id=instance_id, status__in=IN_FLIGHT)
+        in_flight = rows.count()
+    return in_flight <= pacing.MAX_IN_FLIGHT_UNPACED // 2
 
 
 def _pick(instance: Instance, now: datetime, slots: int) -> list[uuid.UUID]:

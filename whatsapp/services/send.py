@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -26,9 +27,9 @@ from whatsapp.gateway import GatewayError, NotConnected, ReadTimeout, SentMessag
 from whatsapp.models import Instance, OutboundMessage
 from whatsapp.models.instance import SessionStatus
 from whatsapp.models.message import AttemptOutcome, MessageStatus
-from whatsapp.services import outgoing, pacing, session_state, transitions
+from whatsapp.services import dispatch, outgoing, pacing, session_state, transitions
 from whatsapp.services.gateway import send_client
-from whatsapp.services.send_claim import Claimed, WaitsForQuote, claim
+from whatsapp.services.send_claim import Claimed, WaitsForQuote, claim, lazy_finish
 from whatsapp.services.session_state import Observed
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,21 @@ class SendOutcome:
     paced: bool = True
     # Paced: seconds until the instance may send again (its `next_send_at`, set with the outcome).
     next_gap: float | None = None
+    # Unpaced: the instance's messages still dispatched or sending, when the outcome counted them.
+    in_flight: int | None = None
+
+
+# What a sent message no longer needs.
+CLEARED_ON_SEND: dict[str, Any] = {
+    "lease_expires_at": None,
+    "next_attempt_at": None,
+    "needs_review_since": None,
+    "last_error": "",
+}
+
+
+def _sent_values(sent: SentMessage, now: datetime) -> dict[str, Any]:
+    return {"gateway_message_id": sent.id, "ack": sent.ack, "sent_at": now}
 
 
 def record_sent(message_id: uuid.UUID, sent: SentMessage, now: datetime) -> bool:
@@ -70,17 +86,44 @@ def record_sent(message_id: uuid.UUID, sent: SentMessage, now: datetime) -> bool
             message_id,
             frm=source,
             to=MessageStatus.SENT,
-            gateway_message_id=sent.id,
-            ack=sent.ack,
-            sent_at=now,
             attempts=F("attempts") + 1,
-            lease_expires_at=None,
-            next_attempt_at=None,
-            needs_review_since=None,
-            last_error="",
+            **_sent_values(sent, now),
+            **CLEARED_ON_SEND,
         ):
             return True
     return False
+
+
+def _succeed(claimed: Claimed, sent: SentMessage, *, count_in_flight: bool) -> int | None:
+    """The attempt's end and sending → sent, in one call where the database allows; with
+    `count_in_flight`, the instance's messages still in flight (for the refill) as well."""
+    if not transitions.one_call():
+        claimed.finish(AttemptOutcome.SENT, http_status=201, lazy=True)
+        record_sent(claimed.message.pk, sent, timezone.now())
+        return None
+    claimed.ended(AttemptOutcome.SENT, http_status=201)
+    returning: tuple[str, list[Any]] = ("", [])
+    if count_in_flight:
+        # The statement's snapshot still sees this message as sending: hence the - 1.
+        returning = (
+            f"(SELECT count(*) FROM {OutboundMessage._meta.db_table}"  # noqa: S608
+            " WHERE instance_id = %s AND status = ANY(%s)) - 1",
+            [claimed.message.instance_id, [str(status) for status in dispatch.IN_FLIGHT]],
+        )
+    row = transitions.move_in_one_call(
+        claimed.message.pk,
+        frm=MessageStatus.SENDING,
+        to=MessageStatus.SENT,
+        values={**_sent_values(sent, timezone.now()), **CLEARED_ON_SEND},
+        increment=("attempts",),
+        before=lazy_finish(claimed.attempt),
+        returning=returning,
+    )
+    if row is None:
+        # The sweeper made it unknown a moment before the answer came: the general way.
+        record_sent(claimed.message.pk, sent, timezone.now())
+        return None
+    return int(row[0]) if count_in_flight else None
 
 
 def _retry_later(claimed: Claimed, reason: str, now: datetime) -> str:
@@ -221,8 +264,7 @@ def send(message_id: uuid.UUID, token: uuid.UUID) -> SendOutcome | None:
     # (a large file's, a slow gateway's) let another start at once, in the moment between.
     with transaction.atomic():
         if sent is not None:
-            claimed.finish(AttemptOutcome.SENT, http_status=201, lazy=True)
-            record_sent(message.pk, sent, timezone.now())
+            outcome.in_flight = _succeed(claimed, sent, count_in_flight=not outcome.paced)
             outcome.status = MessageStatus.SENT
         else:
             assert failure is not None

@@ -42,18 +42,28 @@ class Claimed:
     def finish(
         self, outcome: str, error: str = "", http_status: int | None = None, *, lazy: bool = False
     ) -> None:
-        """Record the attempt's end. `lazy`: first in a transaction that need not wait for the
-        disk (`_finish_lazily`)."""
+        """Record the attempt's end. `lazy`: in a transaction that need not wait for the disk
+        (`lazy_finish`), on PostgreSQL."""
+        self.ended(outcome, error, http_status)
+        if lazy and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                if transitions.one_call():
+                    cursor.execute(*lazy_finish(self.attempt))
+                else:
+                    # Server-side binding takes one statement per call: two round trips then.
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                    cursor.execute(*_finish_update(self.attempt))
+        else:
+            self.attempt.save(update_fields=FINISH_FIELDS)
+
+    def ended(self, outcome: str, error: str = "", http_status: int | None = None) -> None:
+        """The attempt's end on the object (and in the metrics), for the caller to write."""
         attempt = self.attempt
         attempt.finished_at = timezone.now()
         attempt.outcome = outcome
         attempt.http_status = http_status
         attempt.duration_ms = int((time.monotonic() - self.started) * 1000)
         attempt.error = error[:1000]
-        if lazy and connection.vendor == "postgresql":
-            _finish_lazily(attempt)
-        else:
-            attempt.save(update_fields=FINISH_FIELDS)
         hooks.send_attempt(self.message.instance.slug, outcome)
 
     def move(self, to: str, **fields: Any) -> bool:
@@ -68,27 +78,25 @@ class Claimed:
         )
 
 
-def _finish_lazily(attempt: MessageAttempt) -> None:
-    """The attempt's end, in a transaction whose commit does not wait for the disk.
-
-    Safe because the claim before the call was committed durably: if a crash loses this commit,
-    the row is still `sending`, the sweeper makes it `unknown`, and reconciliation finds the
-    message on the gateway. It saves two disk flushes per message on the hot path. The `SET
-    LOCAL` travels with the UPDATE in one round trip (Django's psycopg cursors bind on the
-    client, so one call may carry two statements).
-    """
+def _finish_update(attempt: MessageAttempt) -> tuple[str, list[Any]]:
     table = MessageAttempt._meta.db_table
     columns = ", ".join(f"{name} = %s" for name in FINISH_FIELDS)
     # Names from the model, values bound: nothing here comes from input.
     update = f"UPDATE {table} SET {columns} WHERE id = %s"  # noqa: S608
-    values = [*(getattr(attempt, name) for name in FINISH_FIELDS), attempt.pk]
-    with connection.cursor() as cursor:
-        if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
-            # Server-side binding takes one statement per call: two round trips then.
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            cursor.execute(update, values)
-        else:
-            cursor.execute(f"SET LOCAL synchronous_commit TO OFF; {update}", values)
+    return update, [*(getattr(attempt, name) for name in FINISH_FIELDS), attempt.pk]
+
+
+def lazy_finish(attempt: MessageAttempt) -> tuple[str, list[Any]]:
+    """The attempt's end, in a transaction whose commit does not wait for the disk: SQL for one
+    call (`transitions.one_call`).
+
+    Safe because the claim before the call was committed durably: if a crash loses this commit,
+    the row is still `sending`, the sweeper makes it `unknown`, and reconciliation finds the
+    message on the gateway. It saves two disk flushes per message on the hot path. The `SET
+    LOCAL` travels with the UPDATE in one round trip.
+    """
+    update, values = _finish_update(attempt)
+    return f"SET LOCAL synchronous_commit TO OFF; {update}", values
 
 
 class WaitsForQuote:

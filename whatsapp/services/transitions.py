@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -124,6 +124,65 @@ def move(
         if moved and old is not None:
             announce(message_id, old, to)
     return moved
+
+
+def one_call() -> bool:
+    """Whether one call may carry several statements: PostgreSQL with Django's client-side
+    binding (server-side binding takes one statement per call)."""
+    return connection.vendor == "postgresql" and not connection.settings_dict.get(
+        "OPTIONS", {}
+    ).get("server_side_binding")
+
+
+def move_in_one_call(
+    message_id: UUID,
+    *,
+    frm: str,
+    to: str,
+    values: dict[str, Any],
+    increment: tuple[str, ...] = (),
+    before: tuple[str, list[Any]] = ("", []),
+    returning: tuple[str, list[Any]] = ("", []),
+) -> tuple[Any, ...] | None:
+    """`move` of one message (`frm` → `to`, any token) in hand-written SQL, for the send path.
+
+    `before` (statements of the same transaction, such as the attempt's end) travels in the same
+    call as the UPDATE, `increment` names counters raised by one, and `returning` is an
+    expression evaluated with the statement's snapshot. The listeners hear about the change as
+    from `move`. Returns the row of `returning` (an empty tuple without it), or None when the
+    message had another status. Only where `one_call()`.
+    """
+    _sources(frm, to)
+    meta = OutboundMessage._meta
+    fields = {"status": to, "updated_at": timezone.now(), **values}
+    sets, params = [], []
+    for name, value in fields.items():
+        field = meta.get_field(name)
+        sets.append(f'"{field.column}" = %s')
+        params.append(field.get_db_prep_save(value, connection))
+    for name in increment:
+        column = meta.get_field(name).column
+        sets.append(f'"{column}" = "{column}" + 1')
+    statement, before_params = before
+    extra, extra_params = returning
+    # Names from the model, values bound: nothing here comes from input.
+    update = (
+        f"UPDATE {meta.db_table} SET {', '.join(sets)} WHERE id = %s AND status = %s"  # noqa: S608
+        f" RETURNING 1{', ' + extra if extra else ''}"
+    )
+    with transaction.atomic(savepoint=False):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"{statement}; {update}" if statement else update,
+                [*before_params, *params, message_id, frm, *extra_params],
+            )
+            while cursor.nextset():
+                pass
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        announce(message_id, frm, to)
+    return tuple(row[1:])
 
 
 def move_many(

@@ -92,7 +92,9 @@ def send_message(message_id: str, token: str) -> str:
         schedule_wake(outcome.instance_id, outcome.next_gap)
     # Unpaced, claiming the next messages here saves a trip through the default queue per send,
     # and only once the in-flight batch runs low, so the instance lock is taken once per batch.
-    elif dispatch.needs_refill(outcome.instance_id, paced=outcome.paced):
+    elif dispatch.needs_refill(
+        outcome.instance_id, paced=outcome.paced, in_flight=outcome.in_flight
+    ):
         run_dispatch(outcome.instance_id, wait_for_lock=False)
     return outcome.status
 

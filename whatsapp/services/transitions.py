@@ -21,7 +21,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from whatsapp.models import OutboundMessage
@@ -157,11 +157,11 @@ def move_in_one_call(
     fields = {"status": to, "updated_at": timezone.now(), **values}
     sets, params = [], []
     for name, value in fields.items():
-        field = meta.get_field(name)
+        field = cast(Field, meta.get_field(name))
         sets.append(f'"{field.column}" = %s')
         params.append(field.get_db_prep_save(value, connection))
     for name in increment:
-        column = meta.get_field(name).column
+        column = cast(Field, meta.get_field(name)).column
         sets.append(f'"{column}" = "{column}" + 1')
     statement, before_params = before
     extra, extra_params = returning

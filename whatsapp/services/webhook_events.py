@@ -161,7 +161,8 @@ def send_on_commit(signal: Signal, sender: type, **kwargs: Any) -> None:
 
 
 @transitions.on_change
-def message_changed(message_id: UUID, old: str, new: str) -> None:
+def message_changed(message_id: UUID, old: str, new: str, hint: bool | None = None) -> None:
+    """`hint`: whether any endpoint was enabled, asked inside the change's own statement."""
     send_on_commit(
         signals.message_status_changed,
         OutboundMessage,
@@ -169,7 +170,7 @@ def message_changed(message_id: UUID, old: str, new: str) -> None:
         old_status=old,
         new_status=new,
     )
-    if new not in PUBLIC_STATUSES:
+    if new not in PUBLIC_STATUSES or hint is False:
         return
     # The endpoints first (a small table): with none wanting the event, the send path pays
     # no second read of the message's row.
@@ -190,6 +191,12 @@ def message_changed(message_id: UUID, old: str, new: str) -> None:
             endpoints=endpoints,
             message_id=message_id,
         )
+
+
+transitions.probe(
+    message_changed,
+    f"EXISTS (SELECT 1 FROM {WebhookEndpoint._meta.db_table} WHERE enabled)",  # noqa: S608
+)
 
 
 @inbound.on_received

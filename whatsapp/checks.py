@@ -207,3 +207,21 @@ def check_webhook_settings(app_configs: Any = None, **kwargs: Any) -> list[Check
             )
         )
     return problems
+
+
+@register()
+def check_worker_connections(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """CONN_MAX_AGE asks for kept connections, but Celery closes them after every task unless
+    CELERY_DB_REUSE_MAX is set (whatsapp/worker_db.py)."""
+    max_age = settings.DATABASES.get("default", {}).get("CONN_MAX_AGE", 0)
+    if max_age == 0 or getattr(settings, "CELERY_DB_REUSE_MAX", None):
+        return []
+    return [
+        Warning(
+            "Celery workers open a new database connection for every task.",
+            hint="DATABASES['default']['CONN_MAX_AGE'] keeps connections, but Celery's Django "
+            "fixup closes them after each task unless CELERY_DB_REUSE_MAX is set: set it "
+            "(e.g. 1000; docs/embedding.md). Each send then saves a new PostgreSQL connection.",
+            id="whatsapp.W005",
+        )
+    ]

@@ -6,7 +6,10 @@ only follows the arrows of `ALLOWED`. Listeners registered with `on_change` are 
 the same transaction, once for each message that really changed, with
 `(message_id, old_status, new_status)`: bulk changes (expiry, sweeps) call them per message, and
 an update that matched nothing calls nothing. Code that must hear about a change (outgoing
-webhooks, metrics) registers here; nothing else updates `OutboundMessage.status`.
+webhooks, metrics) registers here; nothing else updates `OutboundMessage.status`, with one
+exception: the send's claim of a plain message (services/send_claim.py) moves it in a statement
+of its own that also inserts the attempt, and checks the arrow (`check`) and calls the listeners
+(`announce`) here as `move` would.
 
 `NEEDS_REVIEW` is announced the same way when an unknown send is flagged for a person, though
 the stored status stays `unknown`: it is a change of what the message needs, once per flag.

@@ -62,9 +62,10 @@ def answers_ping(broker_url: str) -> bool:
     from celery import Celery
 
     app = Celery("ping", broker=broker_url, set_as_current=False)
+    errors = app.connection_for_write().connection_errors  # the transport's; nothing connects
     try:
         return bool(app.control.ping(timeout=1))
-    except app.connection_for_write().connection_errors:
+    except errors:
         return False
     finally:
         app.close()

@@ -50,8 +50,8 @@ def logged_since(worker: WorkerProcess, offset: int, *lines: str) -> bool:
 
 LOST = ("Connection to broker lost", "consumer: Cannot connect to")
 # How long Redis stays down at most, waiting for the worker to log the loss. It may not log it at
-# all: a publish that kombu retries until the broker is back (an event, a late ack, a start-up
-# step's) blocks the main process without a log line, and it carries on when Redis returns.
+# all, most likely while a publish that kombu retries until the broker is back (an event, a late
+# ack, a start-up step's) holds the main process; it carries on when Redis returns.
 NOTICE_WITHIN = 10
 
 

@@ -64,10 +64,9 @@ def down_until_noticed(worker: WorkerProcess, redis: RedisProcess) -> None:
 def answers_ping(broker_url: str) -> bool:
     """The worker consumes again: its remote-control consumer answers a ping.
 
-    Its log cannot tell: a drop right after "Connected to" is retried inside a later start-up step
-    (the events dispatcher's connection), which logs "Cannot connect to" and then reconnects
-    without another "Connected to". A Celery app of its own, since the current app's producer
-    pool stays bound to the broker it first saw (an earlier test's Redis).
+    Its log cannot tell: a drop right after "Connected to" is retried inside a later start-up
+    step, which reconnects without another "Connected to". A Celery app of its own, since the
+    current app's producer pool stays bound to the broker it first saw (an earlier test's Redis).
     """
     from celery import Celery
 
@@ -109,7 +108,8 @@ def test_workers_survive_redis_restarts_under_traffic(
                 api.send_text(phone(300 + n), f"outage {n}")
         for _drop in range(RESTARTS):
             assert wait_until(in_flight, 30, interval=0.5), worker.output()[-3000:]
-            # Down until the worker has noticed, then back without its data (no persistence).
+            # Down until the worker has noticed (NOTICE_WITHIN at most), then back without its
+            # data (no persistence).
             down_until_noticed(worker, own_redis)
             own_redis.start()
             doorbell.reset()

@@ -70,10 +70,11 @@ def rung(monkeypatch) -> Rung:
 def _doorbell_fresh():
     """A broken-broker (or broken-cache) cooldown from one test must not swallow the next test's
     rings (or rate limits)."""
-    from whatsapp import doorbell, ratelimit
+    from whatsapp import doorbell, lookups, ratelimit
 
     doorbell.reset()
     ratelimit.reset()
+    lookups.forget()  # rows a previous test read (its rollback or flush tells no receiver)
 
 
 GATEWAY_SECRET = "product-test-secret"

@@ -32,6 +32,8 @@ class WhatsAppConfig(AppConfig):
         worker_db.connect()
         # Listens to the session state writer: alert emails when a number drops.
         # Outgoing events and signals listen to the writers of state (services/webhook_events).
+        # API keys and instances remembered by web processes are dropped when either changes.
+        from whatsapp import lookups  # noqa: F401
         from whatsapp.services import (
             alerts,  # noqa: F401
             webhook_events,  # noqa: F401

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
-from whatsapp import audit
+from whatsapp import audit, lookups
 from whatsapp.admin.scoping import InstanceScopedAdmin
 from whatsapp.admin.wording import ModelWording
 from whatsapp.models import ApiKey, AuditEntry, MessageAttempt, OutboundMessage
@@ -258,6 +258,7 @@ class ApiKeyAdmin(ModelWording):
         with transaction.atomic():
             for key in queryset.select_for_update().filter(revoked_at__isnull=True):
                 ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+                lookups.changed()  # no web process uses the key once this commits
                 audit.record(actor, AuditAction.KEY_REVOKE, target=str(key))
                 count += 1
         self.message_user(

@@ -20,10 +20,11 @@ from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
 
-from whatsapp import access, ratelimit
+from whatsapp import access, lookups, ratelimit
 from whatsapp.conf import conf
 from whatsapp.models import ApiKey, Instance
 from whatsapp.models.apikey import hash_key
+from whatsapp.ratelimit import Verdict
 from whatsapp.scopes import Scope
 
 from .errors import ApiError
@@ -40,7 +41,7 @@ def authenticate(request: HttpRequest) -> ApiKey | None:
     scheme, _sep, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         return None
-    api_key = ApiKey.objects.filter(key_hash=hash_key(key.strip()), revoked_at__isnull=True).first()
+    api_key = _active_key(request, hash_key(key.strip()))
     if api_key is None:
         return None
     now = timezone.now()
@@ -49,7 +50,40 @@ def authenticate(request: HttpRequest) -> ApiKey | None:
         ApiKey.objects.filter(pk=api_key.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - TOUCH_EVERY)
         ).update(last_used_at=now)
+        api_key.last_used_at = now  # the remembered row too (whatsapp/lookups.py)
     return api_key
+
+
+def _active_key(request: HttpRequest, digest: str) -> ApiKey | None:
+    """The key, from this process's memory when the generation the rate limit's round trip read
+    says nothing changed since; else from the database (whatsapp/lookups.py says why it is safe)."""
+    remembered = lookups.remembered_key(digest)
+    if remembered is not None:
+        verdict = _count(request, remembered.value, read_generation=True)
+        if verdict.read is not None and verdict.read == remembered.generation:
+            lookups.set_generation(request, verdict.read)
+            return remembered.value
+        # Changed since (this request was counted under the key's old limits, once), or Redis
+        # lost the generation: a new one is set.
+        generation = verdict.read or lookups.current_generation()
+        lookups.set_generation(request, generation)
+        return lookups.load_key(digest, generation)
+    generation = lookups.current_generation()
+    lookups.set_generation(request, generation)
+    api_key = lookups.load_key(digest, generation)
+    if api_key is not None:
+        _count(request, api_key)
+    return api_key
+
+
+def _count(request: HttpRequest, api_key: ApiKey, *, read_generation: bool = False) -> Verdict:
+    """One request against the key's rate limit; KeyRateThrottle answers by it."""
+    rate = api_key.rate_limit if api_key.rate_limit is not None else conf.API_RATE_LIMIT
+    burst = api_key.rate_burst if api_key.rate_burst is not None else conf.API_RATE_BURST
+    read = lookups.generation_key() if read_generation else None
+    verdict = ratelimit.hit(f"key:{api_key.pk}", float(rate), int(burst), read=read)
+    request._whatsapp_rate = verdict  # type: ignore[attr-defined]
+    return verdict
 
 
 class ApiKeyAuth(HttpBearer):
@@ -112,12 +146,10 @@ class KeyRateThrottle(BaseThrottle):
         self._local = threading.local()
 
     def allow_request(self, request: HttpRequest) -> bool:
-        api_key = getattr(request, "auth", None)
-        if not isinstance(api_key, ApiKey):
+        # Counted while authenticating, in the round trip that also checks the key is current.
+        verdict = getattr(request, "_whatsapp_rate", None)
+        if not isinstance(verdict, ratelimit.Verdict):
             return True
-        rate = api_key.rate_limit if api_key.rate_limit is not None else conf.API_RATE_LIMIT
-        burst = api_key.rate_burst if api_key.rate_burst is not None else conf.API_RATE_BURST
-        verdict = ratelimit.hit(f"key:{api_key.pk}", float(rate), int(burst))
         self._local.wait = verdict.retry_after
         return verdict.allowed
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import Header, Query, Router
 from pydantic import Field
 
-from whatsapp import access, audit
+from whatsapp import access, audit, lookups
 from whatsapp.models import OutboundMessage
 from whatsapp.services import batch, outbox
 from whatsapp.services.message_json import message_json
@@ -80,7 +80,7 @@ def create_message(
     if idempotency_key:
         item["idempotency_key"] = idempotency_key
     try:
-        send = batch.validate_item(item)
+        send = batch.validate_item(item, lookups.instances(request))
         usable_instance(request, send.instance)
         message, created = outbox.enqueue_request(
             send, enqueued_by=caller(request), api_key=key_of(request)

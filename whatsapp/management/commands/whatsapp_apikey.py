@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from whatsapp import audit
+from whatsapp import audit, lookups
 from whatsapp.models import ApiKey, Instance
 from whatsapp.models.audit import AuditAction
 from whatsapp.scopes import ALL_SCOPES, DEFAULT_SCOPES, parse_scopes
@@ -108,6 +108,7 @@ class Command(BaseCommand):
             if api_key is None:
                 raise CommandError(f"No active key named {name!r}.", returncode=2)
             ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())
+            lookups.changed()  # no web process uses the key once this commits
             audit.record(audit.Actor.command(), AuditAction.KEY_REVOKE, target=str(api_key))
         self.stdout.write(f"Revoked API key {name!r}.")
 

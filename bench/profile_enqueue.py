@@ -54,14 +54,20 @@ from bench.web import instance_and_key  # noqa: E402
 # (label, file suffix, function name): the stages of a request, by the function that does each.
 STAGES = [
     ("whole request (Django handler, middleware, ninja)", "core/handlers/base.py", "get_response"),
-    ("API key lookup (`rest/auth.py` authenticate)", "whatsapp/rest/auth.py", "authenticate"),
-    ("rate limit, one Redis call (`allow_request`)", "whatsapp/rest/auth.py", "allow_request"),
+    (
+        "API key and rate limit (`rest/auth.py` authenticate)",
+        "whatsapp/rest/auth.py",
+        "authenticate",
+    ),
+    ("of which one Redis call (`ratelimit.hit`)", "whatsapp/ratelimit.py", "hit"),
+    ("of which the key's `SELECT` (`lookups.load_key`)", "whatsapp/lookups.py", "load_key"),
     ("body parsed into the schema (ninja)", "ninja/operation.py", "_get_values"),
     (
-        "validation, instance lookup (`message_requests.validate`)",
+        "validation, instance remembered (`message_requests.validate`)",
         "message_requests.py",
         "validate",
     ),
+    ("instance `SELECT` (`services/instances.get_instance`)", "instances.py", "get_instance"),
     ("the INSERT (`outbox._insert`)", "whatsapp/services/outbox.py", "_insert"),
     ("doorbell ring: a `SET NX` (`_publish_pending`)", "whatsapp/doorbell.py", "_publish_pending"),
     ("of which Celery `send_task` (when no ring waits)", "whatsapp/doorbell.py", "publish"),

@@ -31,6 +31,9 @@ def _limited_ids(actor: Any) -> list[int] | None:
     if isinstance(actor, ApiKey):
         if actor.all_instances:
             return None
+        remembered: list[int] | None = getattr(actor, "_whatsapp_instance_ids", None)
+        if remembered is not None:
+            return list(remembered)  # whatsapp/lookups.py keeps it current
         return list(actor.instances.values_list("pk", flat=True))
     if actor is None or not getattr(actor, "is_authenticated", False):
         return []

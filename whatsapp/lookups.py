@@ -116,6 +116,10 @@ def load_key(digest: str, generation: str | None) -> ApiKey | None:
     """The active key with this hash, from the database; remembered under `generation`, which
     must have been read before this call."""
     api_key = ApiKey.objects.filter(key_hash=digest, revoked_at__isnull=True).first()
+    if api_key is not None and generation is not None and usable() and not api_key.all_instances:
+        # Remembered with the key (access._limited_ids reads it): a change replaces the generation.
+        ids = list(api_key.instances.values_list("pk", flat=True))
+        api_key._whatsapp_instance_ids = ids  # type: ignore[attr-defined]
     _put(_keys, digest, generation, api_key)
     return api_key
 

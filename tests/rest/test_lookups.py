@@ -64,6 +64,16 @@ def test_a_second_enqueue_reads_neither_the_key_nor_the_instance(client, make_in
     assert OutboundMessage.objects.count() == 3
 
 
+def test_a_key_limited_to_some_instances_remembers_them_too(client, make_instance):
+    main = make_instance("main")
+    _row, key = ApiKey.create("app", instances=[main])
+    for n in (1, 2):
+        assert post(client, key, n, "main").status_code == 201
+    with CaptureQueriesContext(connection) as queries:
+        assert post(client, key, 3, "main").status_code == 201
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+
+
 @pytest.mark.parametrize("how", ["command", "admin", "save"])
 def test_a_revoked_key_is_refused_from_the_next_request(client, make_instance, admin_user, how):
     make_instance("main")

@@ -9,7 +9,9 @@ an update that matched nothing calls nothing. Code that must hear about a change
 webhooks, metrics) registers here; nothing else updates `OutboundMessage.status`, with one
 exception: the send's claim of a plain message (services/send_claim.py) moves it in a statement
 of its own that also inserts the attempt, and checks the arrow (`check`) and calls the listeners
-(`announce`) here as `move` would.
+(`announce`) here as `move` would. That statement runs alone, without a transaction around it
+and its listeners, when no listener may write rows for the move (`writes_only_for`, `may_write`):
+its listeners are then called right after it committed.
 
 `NEEDS_REVIEW` is announced the same way when an unknown send is flagged for a person, though
 the stored status stays `unknown`: it is a change of what the message needs, once per flag.
@@ -71,6 +73,23 @@ def on_change(listener: Listener) -> Listener:
 def remove_listener(listener: Listener) -> None:
     if listener in _listeners:
         _listeners.remove(listener)
+    _writes_for.pop(listener, None)
+
+
+# The statuses a listener may write rows for, when it said so (`writes_only_for`); a listener
+# that did not may write for any.
+_writes_for: dict[Listener, frozenset[str]] = {}
+
+
+def writes_only_for(listener: Listener, statuses: Iterable[str]) -> None:
+    """Declare that `listener` writes rows only when a message moves to one of `statuses`."""
+    _writes_for[listener] = frozenset(statuses)
+
+
+def may_write(new: str) -> bool:
+    """Whether a listener may write rows for a move to `new`. When none may, a move that is one
+    statement needs no transaction around it and its listeners: the statement commits alone."""
+    return any(new in _writes_for.get(listener, frozenset({new})) for listener in _listeners)
 
 
 # A listener's question to the database, asked inside a hand-written move's own statement

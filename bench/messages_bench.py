@@ -22,7 +22,7 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench import report, sqlcount  # noqa: E402
+from bench import cpu, report, sqlcount  # noqa: E402
 from bench.stack import empty_messages, standalone_django, worker_env  # noqa: E402
 
 standalone_django()
@@ -152,7 +152,7 @@ def main() -> int:
         # Drain, pacing off, in alternating rounds so a passing load on the machine hits both.
         queue_rates, bare_rates = [], []
         for round_no in range(args.rounds):
-            queue_s, bare_s = drain_round(instance, sim, args.drain, round_no)
+            queue_s, bare_s = drain_round(instance, sim, args.drain, round_no, workers)
             queue_rates.append(args.drain / queue_s)
             bare_rates.append(args.drain / bare_s)
         queue_rate, bare_rate = statistics.median(queue_rates), statistics.median(bare_rates)
@@ -161,6 +161,7 @@ def main() -> int:
         results["drain_bare_celery_per_s"] = round(bare_rate, 1)
         results["drain_ratio"] = round(queue_rate / bare_rate, 2)
         results["sql"] = SQL_COUNTS[-1]
+        results["cpu"] = CPU_SPENT[-1]
         results["drain_ratios"] = [
             round(q / b, 2) for q, b in zip(queue_rates, bare_rates, strict=True)
         ]
@@ -183,7 +184,12 @@ def main() -> int:
 SQL_COUNTS: list[dict[str, dict[str, int]]] = []
 
 
-def drain_round(instance: Instance, sim: Any, drain: int, round_no: int) -> tuple[float, float]:
+CPU_SPENT: list[dict[str, dict[str, float]]] = []
+
+
+def drain_round(
+    instance: Instance, sim: Any, drain: int, round_no: int, workers: list[Any]
+) -> tuple[float, float]:
     """One timed drain through the queue, then the same sends as bare Celery tasks."""
     reset(instance, connected=False)
     for i in range(drain):
@@ -195,6 +201,7 @@ def drain_round(instance: Instance, sim: Any, drain: int, round_no: int) -> tupl
     time.sleep(1)
     broker.delete(sqlcount.KEY)
     Instance.objects.filter(pk=instance.pk).update(connected=True, status="CONNECTED")
+    cpu_before = cpu.snapshot(workers)
     started = time.perf_counter()
     doorbell.publish(doorbell.DISPATCH, (instance.pk,))
     assert wait_until(
@@ -203,10 +210,12 @@ def drain_round(instance: Instance, sim: Any, drain: int, round_no: int) -> tupl
         interval=0.05,
     )
     queue_s = time.perf_counter() - started
+    spent = {"queue": cpu.spent(cpu_before, cpu.snapshot(workers))}
     wait_until(lambda: OutboundMessage.objects.filter(status__in=done).count() >= drain, 5)
     time.sleep(1)  # the last tasks' counts reach Redis after their outcome is written
     SQL_COUNTS.append(sqlcount.read(broker))
     marker = f"bare drain {round_no} "
+    cpu_before = cpu.snapshot(workers)
     started = time.perf_counter()
     for i in range(drain):
         app.send_task(
@@ -217,7 +226,30 @@ def drain_round(instance: Instance, sim: Any, drain: int, round_no: int) -> tupl
         timeout=300,
         interval=0.05,
     )
-    return queue_s, time.perf_counter() - started
+    bare_s = time.perf_counter() - started
+    spent["bare"] = cpu.spent(cpu_before, cpu.snapshot(workers))
+    CPU_SPENT.append(spent)
+    return queue_s, bare_s
+
+
+def cpu_table(spent: dict[str, dict[str, float]], drain: int) -> list[str]:
+    """CPU milliseconds per message by kind of process, during the last round's two drains."""
+    groups = sorted(set(spent["queue"]) | set(spent["bare"]), key=lambda g: -spent["queue"][g])
+    rows = [
+        f"| {group} | {1000 * spent['queue'].get(group, 0) / drain:.2f} "
+        f"| {1000 * spent['bare'].get(group, 0) / drain:.2f} |"
+        for group in groups
+    ]
+    total = {side: 1000 * sum(spent[side].values()) / drain for side in ("queue", "bare")}
+    return [
+        "CPU time per message during the last round's two drains, by kind of process (`bench/cpu.py`,",
+        "user + system from /proc; the bench process serves the simulator and polls for the end):",
+        "",
+        "| process | queue ms | bare Celery ms |",
+        "| --- | ---: | ---: |",
+        *rows,
+        f"| all | {total['queue']:.2f} | {total['bare']:.2f} |",
+    ]
 
 
 def sql_table(counts: dict[str, dict[str, int]], drain: int) -> list[str]:
@@ -279,6 +311,8 @@ def describe(results: dict[str, Any], enqueue: int, drain: int) -> str:
         f"| bare Celery task doing the POST | {results['drain_bare_celery_per_s']} |",
         "",
         *sql_table(results["sql"], drain),
+        "",
+        *cpu_table(results["cpu"], drain),
     ]
     return "\n".join(lines)
 

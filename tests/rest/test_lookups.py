@@ -171,3 +171,15 @@ def test_the_rate_limit_still_counts_remembered_keys(client, make_instance):
     row.save()
     codes = [post(client, key, n).status_code for n in range(4)]
     assert codes[:2] == [201, 201] and codes[2:] == [429, 429]
+
+
+def test_a_key_without_a_rate_limit_is_remembered_too(client, make_instance):
+    make_instance("main")
+    row, key = ApiKey.create("unlimited")
+    row.rate_limit = 0
+    row.save()
+    for n in (1, 2):
+        assert post(client, key, n).status_code == 201
+    with CaptureQueriesContext(connection) as queries:
+        assert post(client, key, 3).status_code == 201
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]

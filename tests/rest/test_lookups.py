@@ -36,6 +36,11 @@ def post(client, key, n, instance=None):
     )
 
 
+def kinds(queries):
+    """The first word of each statement: ["INSERT"] when a request read nothing."""
+    return [q["sql"].split()[0] for q in queries.captured_queries]
+
+
 def reads(queries, table):
     return [q["sql"] for q in queries if q["sql"].startswith("SELECT") and f'"{table}"' in q["sql"]]
 
@@ -60,7 +65,7 @@ def test_a_second_enqueue_reads_neither_the_key_nor_the_instance(client, make_in
     assert reads(first.captured_queries, "whatsapp_instance")  # not remembered yet
     assert not reads(second.captured_queries, "whatsapp_apikey")
     assert not reads(second.captured_queries, "whatsapp_instance")
-    assert [q["sql"].split()[0] for q in second.captured_queries] == ["INSERT"]
+    assert kinds(second) == ["INSERT"]
     assert OutboundMessage.objects.count() == 3
 
 
@@ -71,7 +76,7 @@ def test_a_key_limited_to_some_instances_remembers_them_too(client, make_instanc
         assert post(client, key, n, "main").status_code == 201
     with CaptureQueriesContext(connection) as queries:
         assert post(client, key, 3, "main").status_code == 201
-    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    assert kinds(queries) == ["INSERT"]
 
 
 @pytest.mark.parametrize("how", ["command", "admin", "save"])
@@ -182,4 +187,20 @@ def test_a_key_without_a_rate_limit_is_remembered_too(client, make_instance):
         assert post(client, key, n).status_code == 201
     with CaptureQueriesContext(connection) as queries:
         assert post(client, key, 3).status_code == 201
-    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    assert kinds(queries) == ["INSERT"]
+
+
+@pytest.mark.parametrize(
+    "bearer",
+    ["lw_\x00x", "lw_😀\u202e\u0645\u0631\u062d\u0628\u0627", "9" * 5000, "\udc80", "lw_\ud83d"],
+)
+def test_an_odd_bearer_is_a_wrong_key_never_a_500(client, make_instance, bearer):
+    make_instance("main")
+    answer = client.post(
+        "/api/v1/messages",
+        {"to": "+55 21 98765-0001", "text": "x"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {bearer}",
+    )
+    assert answer.status_code == 401 and answer.json()["code"] == "not_authenticated"
+    assert not OutboundMessage.objects.exists()

@@ -22,6 +22,7 @@ from ninja.throttling import BaseThrottle
 
 from whatsapp import access, lookups, ratelimit
 from whatsapp.conf import conf
+from whatsapp.gateway.values import has_unstorable
 from whatsapp.models import ApiKey, Instance
 from whatsapp.models.apikey import hash_key
 from whatsapp.ratelimit import Verdict
@@ -39,9 +40,11 @@ TOUCH_EVERY = timedelta(seconds=60)
 def authenticate(request: HttpRequest) -> ApiKey | None:
     header = request.headers.get("Authorization", "")
     scheme, _sep, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    token = key.strip()
+    # A lone surrogate cannot be hashed (UTF-8); no key holds one, so it is simply a wrong key.
+    if scheme.lower() != "bearer" or not token or has_unstorable(token):
         return None
-    api_key = _active_key(request, hash_key(key.strip()))
+    api_key = _active_key(request, hash_key(token))
     if api_key is None:
         return None
     now = timezone.now()

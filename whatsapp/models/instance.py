@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -73,6 +73,20 @@ RUNTIME_FIELDS = STATE_FIELDS | {
 
 def _bounded(upper: float) -> list[MinValueValidator | MaxValueValidator]:
     return [MinValueValidator(0), MaxValueValidator(upper)]
+
+
+class InstanceQuerySet(models.QuerySet["Instance"]):
+    def locked(self, *, skip_locked: bool = False) -> InstanceQuerySet:
+        """The rows, locked until the transaction ends against every other writer of them.
+
+        `FOR NO KEY UPDATE`, not `FOR UPDATE`: no writer here changes an instance's key, and
+        `FOR UPDATE` also conflicts with the `FOR KEY SHARE` lock PostgreSQL's foreign-key check
+        takes on the instance for every message and attempt row inserted. A dispatch or a session
+        change would then stall every enqueue and every send's claim of the instance while it
+        runs, and a refill's `SKIP LOCKED` would find the row taken by any send mid-claim.
+        """
+        no_key = connections[self.db].features.has_select_for_no_key_update
+        return self.select_for_update(skip_locked=skip_locked, no_key=no_key)
 
 
 class Instance(models.Model):
@@ -151,6 +165,8 @@ class Instance(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InstanceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("instance")

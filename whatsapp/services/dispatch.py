@@ -162,7 +162,7 @@ def dispatch_instance(
     """
     result = DispatchResult(instance_id)
     with transaction.atomic():
-        locked = Instance.objects.select_for_update(skip_locked=not wait_for_lock)
+        locked = Instance.objects.locked(skip_locked=not wait_for_lock)
         instance = locked.filter(pk=instance_id).first()
         if (
             instance is None

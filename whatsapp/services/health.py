@@ -116,7 +116,7 @@ def maybe_reconnect(instance_id: int, status: str) -> bool:
     from whatsapp.services.operations import request_operation
 
     with transaction.atomic():
-        instance = Instance.objects.select_for_update().get(pk=instance_id)
+        instance = Instance.objects.locked().get(pk=instance_id)
         if not instance.auto_reconnect or instance.needs_scan:
             return False
         if not _was_ever_connected(instance):

@@ -57,7 +57,7 @@ class BootstrapResult:
 @transaction.atomic
 def bootstrap_default(gateway_url: str, secret_key: str, session_name: str) -> BootstrapResult:
     """Create or update the default instance from configuration; idempotent."""
-    instance = Instance.objects.select_for_update().filter(is_default=True).first()
+    instance = Instance.objects.locked().filter(is_default=True).first()
     created = instance is None
     if instance is None:
         slug = slugify(session_name) or "default"

@@ -79,7 +79,7 @@ def observe(instance: Instance | int, observed: Observed, *, reachable: bool = T
     """
     instance_id = instance if isinstance(instance, int) else instance.pk
     with transaction.atomic():
-        row = Instance.objects.select_for_update().get(pk=instance_id)
+        row = Instance.objects.locked().get(pk=instance_id)
         now = timezone.now()
         fields = _transition(row, observed, now)
         if reachable:
@@ -105,7 +105,7 @@ def gateway_failed(instance: Instance | int, reason: str, message: str) -> Insta
     """
     instance_id = instance if isinstance(instance, int) else instance.pk
     with transaction.atomic():
-        row = Instance.objects.select_for_update().get(pk=instance_id)
+        row = Instance.objects.locked().get(pk=instance_id)
         now = timezone.now()
         fields = _transition(row, Observed(SessionStatus.UNKNOWN, error=message), now)
         fields["gateway_error"] = reason[:40]

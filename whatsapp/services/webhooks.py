@@ -79,7 +79,7 @@ def _apply_session_events(instance_id: int, up_to: int) -> None:
     pending, so they never hold back the ones after them.
     """
     with transaction.atomic():
-        Instance.objects.select_for_update().filter(pk=instance_id).exists()
+        Instance.objects.locked().filter(pk=instance_id).exists()
         pending = GatewayEvent.objects.filter(
             instance_id=instance_id,
             state=EventState.PENDING,
@@ -155,7 +155,7 @@ def retry(event_id: int) -> None:
         if event is None:
             return
         if event.event in SESSION_EVENTS:
-            Instance.objects.select_for_update().filter(pk=event.instance_id).exists()
+            Instance.objects.locked().filter(pk=event.instance_id).exists()
             if GatewayEvent.objects.filter(
                 instance_id=event.instance_id,
                 event__in=SESSION_EVENTS,

@@ -24,7 +24,7 @@ from whatsapp.models.message import (
     REQUEUEABLE_STATUSES,
     MessageStatus,
 )
-from whatsapp.services import transitions
+from whatsapp.services import row_insert, transitions
 from whatsapp.services.media_store import Prepared
 from whatsapp.services.message_media import Attach
 from whatsapp.services.message_requests import (
@@ -137,11 +137,11 @@ def _insert(message: OutboundMessage) -> None:
     if transaction.get_connection().in_atomic_block:
         # A savepoint, so a lost race on the key leaves the caller's transaction usable.
         with transaction.atomic():
-            message.save(force_insert=True)
+            row_insert.insert(message)
     else:
         # Autocommit (a REST request): the one INSERT commits alone, and a failed one leaves
         # nothing to roll back, so BEGIN and COMMIT would only add two round trips.
-        message.save(force_insert=True)
+        row_insert.insert(message)
 
 
 def enqueue_request(

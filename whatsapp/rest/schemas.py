@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, WithJsonSchema
+from pydantic import ConfigDict, Field, ModelWrapValidatorHandler, WithJsonSchema, model_validator
 
 from whatsapp.models.message import MessageKind, MessageStatus
 from whatsapp.services.batch import MAX_BATCH
@@ -96,6 +96,14 @@ PageSize = Annotated[
 class Strict(Schema):
     # An unknown field is refused, named: a misspelt `send_afer` must not send at once.
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_root_validator(cls, values: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """Validated once, as given. ninja's own validator (replaced here, by name) validates a
+        schema that forbids extra fields twice, the second time through a getter that reads
+        attributes off ORM objects: only answers are made from those, never a request's body."""
+        return handler(values)
 
 
 class NewMessage(Strict):

@@ -87,6 +87,19 @@ def test_budget_unpaced_allows_several_in_flight(instance):
     assert budget.slots == pacing.MAX_IN_FLIGHT_UNPACED - 3
 
 
+def test_an_unpaced_window_is_refilled_in_large_batches(instance):
+    """A refill's fixed cost (the lock, the counts, the pick) is spread over many messages: a
+    dispatch fills a window of 64, and a finishing send refills it only once 16 are left."""
+    from whatsapp.services import outbox
+
+    for n in range(80):
+        outbox.enqueue(instance, phone(n), f"batch {n}")
+    assert len(dispatch.dispatch_instance(instance.pk).claimed) == 64
+    assert not dispatch.needs_refill(instance.pk, paced=False, in_flight=17)
+    assert dispatch.needs_refill(instance.pk, paced=False, in_flight=16)
+    assert not dispatch.needs_refill(instance.pk, paced=False)  # counted here: 64 in flight
+
+
 def test_a_send_is_claimed_once_and_records_the_gateway_id(instance, sim):
     message = api.send_text(phone(1), "hello once")
     (ident,), token = dispatched(instance)

@@ -85,7 +85,7 @@ def needs_refill(instance_id: int, *, paced: bool, in_flight: int | None = None)
     if in_flight is None:
         rows = OutboundMessage.objects.filter(instance_id=instance_id, status__in=IN_FLIGHT)
         in_flight = rows.count()
-    return in_flight <= pacing.MAX_IN_FLIGHT_UNPACED // 2
+    return in_flight <= pacing.REFILL_AT
 
 
 def _pick(instance: Instance, now: datetime, slots: int) -> list[uuid.UUID]:

@@ -24,7 +24,11 @@ from whatsapp.models.instance import MAX_GAP_SECONDS
 from whatsapp.models.message import NOT_SENT_OUTCOMES
 
 # With no gap set, pacing is off and several sends may run at once; one per recipient still.
-MAX_IN_FLIGHT_UNPACED = 32
+MAX_IN_FLIGHT_UNPACED = 64
+# A finishing unpaced send refills the window once no more than this many are left in flight:
+# enough to keep a messages worker's processes busy while the refill runs, and low enough that
+# each refill claims a large batch, its fixed cost (the lock, the counts, the pick) spread wide.
+REFILL_AT = 16
 WINDOWS = (("cap_per_minute", 60), ("cap_per_hour", 3600), ("cap_per_day", 86400))
 
 

@@ -137,6 +137,23 @@ def test_a_pending_mark_lasts_only_a_few_seconds_so_a_lost_ring_does_not_hold_th
     doorbell.started(doorbell.DISPATCH, 9103)
 
 
+def test_the_pending_mark_s_client_is_kept_with_the_connection_and_dropped_with_it():
+    """kombu's `default_channel` re-checks the connection on every use: once per connection."""
+    from kombu import Connection
+
+    doorbell._drop_connection()
+    real = Connection.default_channel.fget
+    channel = mock.PropertyMock(side_effect=lambda: real(connection))
+    connection = doorbell._connection()
+    with mock.patch.object(type(connection), "default_channel", channel):
+        first = doorbell._pending_client()
+        assert doorbell._pending_client() is first and channel.call_count == 1
+        doorbell._drop_connection()  # as after a failed publish
+        connection = doorbell._connection()
+        assert doorbell._pending_client() is not first and channel.call_count == 2
+    doorbell._drop_connection()
+
+
 def test_a_pending_ring_the_broker_cannot_mark_counts_as_a_failed_publish(caplog):
     before = doorbell.counts[(doorbell.DISPATCH, "failed")]
     client = mock.Mock(set=mock.Mock(side_effect=ConnectionError("redis down")))

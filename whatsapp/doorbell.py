@@ -156,7 +156,12 @@ def _pending_client() -> Any:
 
     if not getattr(settings, "BROKER_IS_REDIS", False):
         return None
-    return _connection().default_channel.client
+    # Kept with the connection: `default_channel` checks the connection and its failover options
+    # on every call, a cost on every enqueue's ring.
+    client = getattr(_local, "pending_client", None)
+    if client is None:
+        client = _local.pending_client = _connection().default_channel.client
+    return client
 
 
 def _publish_pending(task_name: str, args: tuple[Any, ...]) -> None:
@@ -255,7 +260,7 @@ def _connection() -> Any:
 
 def _drop_connection() -> None:
     connection = getattr(_local, "connection", None)
-    _local.connection = None
+    _local.connection = _local.pending_client = None
     if connection is not None:
         try:
             connection.release()

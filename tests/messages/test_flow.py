@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from tests.messages.conftest import UNPACED, connect, phone, wait_back
 from whatsapp import api
 from whatsapp.models import Instance, MessageAttempt, OutboundMessage
-from whatsapp.services import dispatch, message_sweep, pacing, reconcile, send
+from whatsapp.services import dispatch, message_sweep, outbox, pacing, reconcile, send
 
 pytestmark = pytest.mark.django_db
 
@@ -90,8 +90,6 @@ def test_budget_unpaced_allows_several_in_flight(instance):
 def test_an_unpaced_window_is_refilled_in_large_batches(instance):
     """A refill's fixed cost (the lock, the counts, the pick) is spread over many messages: a
     dispatch fills a window of 64, and a finishing send refills it only once 16 are left."""
-    from whatsapp.services import outbox
-
     for n in range(80):
         outbox.enqueue(instance, phone(n), f"batch {n}")
     assert len(dispatch.dispatch_instance(instance.pk).claimed) == 64

@@ -21,8 +21,8 @@ from django.db import connections, router
 from django.db.models import Field, Model, signals
 from django.db.models.sql import InsertQuery
 
-# (model, database alias) → the INSERT statement and the fields in its column order.
-_statements: dict[tuple[type[Model], str], tuple[str, list[Field[Any, Any]]]] = {}
+# (model, database alias) → its INSERT statement, columns in `_plain_fields` order.
+_statements: dict[tuple[type[Model], str], str] = {}
 
 
 def insert(row: Model) -> None:
@@ -41,14 +41,13 @@ def insert(row: Model) -> None:
     if any(hasattr(value, "resolve_expression") for value in values):
         row.save(force_insert=True, using=using)
         return
-    statement = _statements.get((model, using))
-    if statement is None:
-        sql = _compiled(model, fields, using)
-        statement = _statements.setdefault((model, using), (sql, fields))
+    sql = _statements.get((model, using))
+    if sql is None:
+        sql = _statements.setdefault((model, using), _compiled(model, fields, using))
     pairs = zip(fields, values, strict=True)
     params = [field.get_db_prep_save(value, connection) for field, value in pairs]
     with connection.cursor() as cursor:
-        cursor.execute(statement[0], params)
+        cursor.execute(sql, params)
     row._state.adding = False
     row._state.db = using
 

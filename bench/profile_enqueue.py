@@ -1,11 +1,13 @@
 """Where a REST enqueue's time goes: `POST /api/v1/messages` under cProfile, beside the floor.
 
-    .venv/bin/python -m bench.profile_enqueue [--requests 500]
+    .venv/bin/python -m bench.profile_enqueue [--requests 500] [--plain]
 
 In this process, through Django's request handler (the test client: no HTTP, no gunicorn) with
 the production settings (DEBUG off, the production middleware), on the bench database: the
 cumulative time of each stage per request, and the same for the floor view (bench/floor.py).
-Not a part of `make bench`: the evidence for what limits the REST enqueue, in docs/benchmarks.md.
+`--plain` times the same requests without the profiler, product and floor alternating in rounds,
+for a figure cProfile does not inflate. Not a part of `make bench`: the evidence for what limits
+the REST enqueue, in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import os
 import pstats
 import secrets
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -93,6 +96,25 @@ def profile(client: Client, path: str, requests: int, offset: int) -> tuple[floa
     return (time.perf_counter() - started) * 1000 / requests, pstats.Stats(profiler)
 
 
+def plain(product: Client, floor: Client, requests: int) -> None:
+    """ms per request without the profiler, median of 5 alternating rounds of each."""
+    sides = {"product": (product, "/api/v1/messages"), "floor": (floor, "/bench/floor/enqueue")}
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    offset = 0
+    for _round in range(5):
+        for name, (client, path) in sides.items():
+            started = time.perf_counter()
+            for _n in range(requests):
+                offset += 1
+                response = client.post(path, data=body(offset), content_type="application/json")
+                assert response.status_code == 201, response.content
+            times[name].append((time.perf_counter() - started) * 1000 / requests)
+    print(f"{requests} requests per side and round, 5 rounds; ms per request, median (rounds):")
+    for name, rounds in times.items():
+        shown = ", ".join(f"{t:.2f}" for t in rounds)
+        print(f"- {name}: {statistics.median(rounds):.2f} ({shown})")
+
+
 def stage_ms(stats: pstats.Stats, suffix: str, name: str, requests: int) -> float | None:
     found = [
         cumulative
@@ -111,11 +133,15 @@ def stage_ms(stats: pstats.Stats, suffix: str, name: str, requests: int) -> floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--plain", action="store_true", help="time without the profiler")
     args = parser.parse_args()
     instance, key = instance_and_key()
     settings.BENCH_FLOOR_INSTANCE = instance.pk
     product = Client(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_X_FORWARDED_PROTO="https")
     floor = Client(HTTP_X_FORWARDED_PROTO="https")
+    if args.plain:
+        plain(product, floor, args.requests)
+        return
     product_ms, product_stats = profile(product, "/api/v1/messages", args.requests, 0)
     floor_ms, floor_stats = profile(floor, "/bench/floor/enqueue", args.requests, 500_000)
     print(f"Profiled {args.requests} requests each; ms per request, cumulative, under cProfile:")

@@ -6,8 +6,10 @@ import logging
 from unittest import mock
 
 import pytest
+import redis
 from django.db import transaction
 
+from tests.redis_process import free_port
 from whatsapp import doorbell
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -156,7 +158,8 @@ def test_the_pending_mark_s_client_is_kept_with_the_connection_and_dropped_with_
 
 def test_a_pending_ring_the_broker_cannot_mark_counts_as_a_failed_publish(caplog):
     before = doorbell.counts[(doorbell.DISPATCH, "failed")]
-    client = mock.Mock(set=mock.Mock(side_effect=ConnectionError("redis down")))
+    # A client of a port nothing listens on: the mark's connection is refused.
+    client = redis.Redis(port=free_port(), socket_connect_timeout=0.25)
     with (
         mock.patch("whatsapp.doorbell._pending_client", return_value=client),
         mock.patch("whatsapp.doorbell._send") as send,

@@ -23,6 +23,8 @@ from typing import Any
 
 from django.db import transaction
 
+from whatsapp.redis_link import ThreadLink
+
 logger = logging.getLogger(__name__)
 
 # Task names, so callers ring without importing the task modules.
@@ -62,6 +64,9 @@ _broken_until = 0.0
 
 
 _local = threading.local()
+# `ring_pending`'s SET NX runs after every enqueue: on a connection of the thread's own, made
+# with the publishing connection's settings (redis_link.py).
+_link = ThreadLink()
 
 
 class _Ring:
@@ -171,8 +176,8 @@ def _publish_pending(task_name: str, args: tuple[Any, ...]) -> None:
         return
     try:
         client = _pending_client()
-        fresh = client is None or client.set(
-            _pending_key(task_name, args), 1, nx=True, ex=PENDING_SECONDS
+        fresh = client is None or _link.command(
+            client, "SET", _pending_key(task_name, args), 1, "NX", "EX", PENDING_SECONDS
         )
     except Exception as exc:
         _drop_connection()
@@ -261,6 +266,7 @@ def _connection() -> Any:
 def _drop_connection() -> None:
     connection = getattr(_local, "connection", None)
     _local.connection = _local.pending_client = None
+    _link.drop()
     if connection is not None:
         try:
             connection.release()

@@ -19,12 +19,16 @@ from typing import Any
 
 from django.core.cache import cache
 
+from whatsapp.redis_link import ThreadLink
+
 logger = logging.getLogger(__name__)
 
 PREFIX = "whatsapp:rate:"
 SOCKET_TIMEOUT = 0.25
 COOLDOWN_SECONDS = 5.0
 _state: dict[str, Any] = {"client": None, "server": None, "script": None, "skip_until": 0.0}
+# The script runs on every API request: on a connection of the thread's own (redis_link.py).
+_link = ThreadLink()
 # KEYS[1] the key, KEYS[2] (optional) a key to read in the same round trip; ARGV: interval (s per
 # request), tolerance (s of burst). Returns {allowed (1/0), seconds to wait as text, KEYS[2]'s
 # value or false}. Redis's TIME keeps every web host on one clock.
@@ -76,6 +80,7 @@ def redis_client() -> Any | None:
 def reset() -> None:
     """Forget the connection and any cooldown (tests; a process that changed its cache)."""
     _state.update(client=None, server=None, script=None, skip_until=0.0)
+    _link.drop()
 
 
 def _portable(key: str, interval: float, tolerance: float) -> Verdict:
@@ -107,7 +112,8 @@ def hit(name: str, rate: float, burst: int, *, read: str | None = None) -> Verdi
         if client is None:
             return _portable(key, interval, tolerance)
         keys = [key] if read is None else [key, read]
-        allowed, wait, value = _state["script"](keys=keys, args=[repr(interval), repr(tolerance)])
+        script_args = [repr(interval), repr(tolerance)]
+        allowed, wait, value = _link.script(client, _state["script"], keys, script_args)
         return Verdict(bool(int(allowed)), float(wait), _text(value))
     except Exception as exc:
         failed(exc)
@@ -121,6 +127,7 @@ def cooling_down() -> bool:
 def failed(exc: Exception) -> None:
     """The cache's Redis failed: checks are skipped for a few seconds rather than wait on it."""
     _state["skip_until"] = time.monotonic() + COOLDOWN_SECONDS
+    _link.drop()
     logger.warning(
         "rate limit not checked for %.0f s, the cache failed (%s)",
         COOLDOWN_SECONDS,

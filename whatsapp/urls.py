@@ -32,6 +32,8 @@ def session_patterns(suffix: str) -> list[URLPattern]:
 
 
 urlpatterns = [
+    # First: API requests are the most frequent, and Django tries patterns in order.
+    path("api/v1/", include("whatsapp.rest.urls")),
     path("", include("whatsapp.dashboard_urls")),
     # The dashboard's own language switch and sign-out, so it needs nothing from the host's URLs.
     path("system/whatsapp/language/", set_language, name="whatsapp-set-language"),
@@ -44,7 +46,6 @@ urlpatterns = [
         sessions.operation,
         name="whatsapp-operation",
     ),
-    path("api/v1/", include("whatsapp.rest.urls")),
     path("whatsapp/webhooks/<slug:slug>/<str:secret>/", webhooks.receive, name="whatsapp-webhook"),
     path("metrics", metrics.metrics, name="whatsapp-metrics"),
 ]

@@ -32,9 +32,11 @@ def _stat(pid: str) -> tuple[str, int, float] | None:
 Snapshot = dict[int, tuple[str, float]]
 
 
-def snapshot(workers: list[Any]) -> Snapshot:
-    """Each process's group and CPU seconds so far; `workers` are tests.live.WorkerProcess."""
+def snapshot(workers: list[Any], named: dict[int, str] | None = None) -> Snapshot:
+    """Each process's group and CPU seconds so far; `workers` are tests.live.WorkerProcess,
+    `named` other main processes by pid (gunicorn's master), each grouped with its children."""
     mains = {w.proc.pid: f"{w.args[w.args.index('-Q') + 1]} worker" for w in workers}
+    mains.update(named or {})
     stats = {int(p): s for p in os.listdir("/proc") if p.isdigit() and (s := _stat(p))}
     taken: Snapshot = {}
     for pid, (name, parent, seconds) in stats.items():

@@ -12,6 +12,7 @@ alternating in rounds so a passing load on the machine hits both.
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench import report  # noqa: E402
+from bench import cpu, report  # noqa: E402
 from bench.load import LoadResult, run_load  # noqa: E402
 from bench.stack import Processes, free_port, standalone_django  # noqa: E402
 from bench.web import (  # noqa: E402
@@ -35,6 +36,8 @@ standalone_django()
 
 P95_MS = 15.0
 RATIO = 0.7
+GUNICORN = "gunicorn (its processes)"
+CPU_GROUPS = [GUNICORN, "PostgreSQL", "Redis", cpu.BENCH, "other"]
 
 
 def message_body(n: int) -> bytes:
@@ -60,11 +63,14 @@ def main() -> int:
         "floor": ("/bench/floor/enqueue", base),
     }
     runs: dict[tuple[str, int], list[LoadResult]] = {}
+    costs: dict[tuple[str, int], list[dict[str, float]]] = {}
     try:
         url = start_gunicorn(procs, port, production_env(port, instance.pk))
+        gunicorn = {procs.procs[-1].pid: GUNICORN}
         for _round in range(args.rounds):
             for concurrency in args.concurrency:
                 for name, (path, headers) in paths.items():
+                    before = cpu.snapshot([], gunicorn)
                     result = run_load(
                         url + path,
                         body=message_body,
@@ -72,13 +78,17 @@ def main() -> int:
                         concurrency=concurrency,
                         seconds=args.seconds,
                     )
+                    spent = cpu.spent(before, cpu.snapshot([], gunicorn))
                     if result.errors:
                         raise RuntimeError(f"{name} at {concurrency}: answers {result.errors}")
                     runs.setdefault((name, concurrency), []).append(result)
+                    costs.setdefault((name, concurrency), []).append(
+                        {group: s * 1000 / max(result.answered, 1) for group, s in spent.items()}
+                    )
                     time.sleep(0.5)
     finally:
         procs.stop()
-    return judge(args, runs)
+    return judge(args, runs, costs)
 
 
 def merged(results: list[LoadResult]) -> LoadResult:
@@ -88,7 +98,20 @@ def merged(results: list[LoadResult]) -> LoadResult:
     return total
 
 
-def judge(args, runs: dict[tuple[str, int], list[LoadResult]]) -> int:  # type: ignore[no-untyped-def]
+def cpu_rows(costs: dict[tuple[str, int], list[dict[str, float]]], concurrency: int) -> list[str]:
+    """ms of CPU per request by kind of process, product beside floor (medians of the rounds)."""
+    rows = []
+    for group in [*CPU_GROUPS, "all"]:
+        cells = []
+        for name in ("product", "floor"):
+            rounds = costs[(name, concurrency)]
+            per_round = [sum(r.values()) if group == "all" else r.get(group, 0.0) for r in rounds]
+            cells.append(f"{statistics.median(per_round):.2f}")
+        rows.append(f"| {group} | {cells[0]} | {cells[1]} |")
+    return rows
+
+
+def judge(args, runs, costs) -> int:  # type: ignore[no-untyped-def]
     figures = {key: merged(results).figures() for key, results in runs.items()}
     rows = []
     for concurrency in args.concurrency:
@@ -118,6 +141,14 @@ def judge(args, runs: dict[tuple[str, int], list[LoadResult]]) -> int:  # type: 
             *rows,
             "",
             "Throughput is judged at each side's best concurrency.",
+            "",
+            f"CPU time per request at {judged} connections, by kind of process (`bench/cpu.py`,",
+            "user + system from /proc over each run, warm-up included; medians of the rounds;",
+            "the bench process is the load generator):",
+            "",
+            "| process | product ms | floor ms |",
+            "| --- | ---: | ---: |",
+            *cpu_rows(costs, judged),
         ]
     )
     targets = [

@@ -24,6 +24,8 @@ class LoadResult:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
+    # Every answer, the warm-up's too: what the processes' CPU time over the whole run paid for.
+    answered: int = 0
 
     @property
     def per_second(self) -> float:
@@ -55,6 +57,7 @@ def run_load(
         conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
         mine: list[float] = []
         errors: dict[int, int] = {}
+        answered = 0
         try:
             while True:
                 began = time.monotonic()
@@ -64,6 +67,7 @@ def run_load(
                 response = conn.getresponse()
                 response.read()
                 ended = time.monotonic()
+                answered += 1
                 if response.status != expect:
                     errors[response.status] = errors.get(response.status, 0) + 1
                 elif began >= start:
@@ -72,6 +76,7 @@ def run_load(
             conn.close()
         with lock:
             result.latencies_ms.extend(mine)
+            result.answered += answered
             for status, count in errors.items():
                 result.errors[status] = result.errors.get(status, 0) + count
 

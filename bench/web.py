@@ -30,11 +30,13 @@ def production_env(port: int, floor_instance: int, **extra: str) -> dict[str, st
     )
 
 
-def start_gunicorn(procs: Processes, port: int, env: dict[str, str]) -> str:
+def start_gunicorn(
+    procs: Processes, port: int, env: dict[str, str], workers: int = WORKERS, threads: int = THREADS
+) -> str:
     """Start it on port and wait until it answers; its base URL."""
     procs.start(
         [sys.executable, "-m", "gunicorn", "leguas.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", str(WORKERS), "--threads", str(THREADS),
+         f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
          "--worker-class", "gthread", "--timeout", "120"],
         env,
     )  # fmt: skip

@@ -10,8 +10,11 @@ redis-py `Connection`: the same protocol code, made with the client's own connec
 
 What the wrapping did that matters here is kept:
 - a connection the server closed while it was kept (a Redis restart, its idle timeout) fails on
-  its next command with a `ConnectionError` before the server read that command; it is replaced
-  and the command sent once more, as the client's retry would have;
+  its next command with a `ConnectionError`; it is replaced and the command sent once more, as
+  the client's retry would have. Only a server that died between running a command and
+  answering it makes the resent one run twice: the rate limit then counts one request twice,
+  and the doorbell finds its own mark and publishes nothing, which beat's `dispatch_all` makes
+  good within seconds (the row is the truth, the mark only a doorbell);
 - a timeout is not sent again (the server may have run the command): the caller's own failure
   path decides, as before;
 - a connection opened before a fork is never used by the child (its socket is the parent's).

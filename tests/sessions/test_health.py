@@ -149,6 +149,16 @@ def test_two_beats_ticking_in_one_period_take_one_sample(sim, make_instance):
     assert HealthSample.objects.filter(instance=instance).count() == 1
 
 
+def test_samples_are_stamped_when_claimed_so_a_slow_answer_does_not_bunch_them(sim, make_instance):
+    instance = make_instance()
+    sim.set_fault("status-session", latency=1.2)  # longer than the claim's 0.6 s window
+    first = health.record(instance.pk, period=1)
+    sim.clear_faults()
+    second = health.record(instance.pk, period=1)  # the next period's tick, answered at once
+    assert first is not None and second is not None
+    assert (second.at - first.at).total_seconds() >= health.CLAIM_SHARE
+
+
 def test_one_beat_ticking_once_a_period_is_never_refused(sim, make_instance):
     instance = make_instance()
     start = timezone.now()

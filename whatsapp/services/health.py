@@ -71,7 +71,10 @@ def claim_sample(instance_id: int, period: float, now: datetime) -> bool:
 
 
 def record(instance_id: int, *, period: float | None = None) -> HealthSample | None:
-    if not claim_sample(instance_id, period or conf.HEALTH_INTERVAL, timezone.now()):
+    # The sample is stamped with its claim, the start of the check, not the gateway's answer: a
+    # slow answer would otherwise put two samples claimed a period apart a moment apart.
+    claimed = timezone.now()
+    if not claim_sample(instance_id, period or conf.HEALTH_INTERVAL, claimed):
         return None
     instance = Instance.objects.filter(pk=instance_id, enabled=True).first()
     if instance is None:
@@ -96,7 +99,7 @@ def record(instance_id: int, *, period: float | None = None) -> HealthSample | N
         transition = "connected"
     sample = HealthSample.objects.create(
         instance=instance,
-        at=timezone.now(),
+        at=claimed,
         status=status,
         connected=connected,
         latency_ms=None if error else latency,

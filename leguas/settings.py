@@ -56,7 +56,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, passing over the API's answers, which carry their own policy (whatsapp/csp.py).
+    "whatsapp.csp.CSPMiddleware",
     # Last, as django-axes asks: it answers a locked-out login with its own response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -77,6 +77,24 @@ def test_pages_carry_a_content_security_policy_without_inline_script(client, ope
     assert "Content-Security-Policy" in client.get("/api/v1/docs")
 
 
+@pytest.mark.parametrize("stock", [False, True], ids=["app-middleware", "django-csp-middleware"])
+def test_api_answers_carry_the_apis_own_policy(client, settings, stock):
+    if stock:  # a host wiring django-csp's own middleware, as docs/embedding.md allows
+        settings.MIDDLEWARE = [
+            "csp.middleware.CSPMiddleware" if name == "whatsapp.csp.CSPMiddleware" else name
+            for name in settings.MIDDLEWARE
+        ]
+    _key, secret = ApiKey.create("reader", scopes=["read"])
+    answered = client.get("/api/v1/messages", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    refused = client.get("/api/v1/messages")
+    assert (answered.status_code, refused.status_code) == (200, 401)
+    for response in (answered, refused):
+        assert response["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert "Content-Security-Policy-Report-Only" not in response
+    # The pages keep theirs.
+    assert "script-src 'self'" in client.get("/accounts/login/")["Content-Security-Policy"]
+
+
 def test_no_template_holds_inline_script_style_or_handlers():
     root = Path(__file__).resolve().parents[2]
     templates = [*root.glob("whatsapp/templates/**/*.html"), *root.glob("templates/**/*.html")]

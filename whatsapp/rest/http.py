@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 from ninja.parser import Parser
 
+from whatsapp.csp import set_api_policy
+
 from .errors import error_response
 
 # The API speaks English unless the client asks for another language it has.
@@ -86,7 +88,7 @@ def _query_errors(request: HttpRequest) -> dict[str, list[str]]:
 
 
 def api_view(view: View) -> View:
-    """Wraps every route: its language, no caching, and the query-string guard."""
+    """Wraps every route: its language, no caching, its own CSP, and the query-string guard."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -102,6 +104,7 @@ def api_view(view: View) -> View:
         response["Content-Language"] = language
         patch_vary_headers(response, ["Accept-Language"])
         patch_cache_control(response, no_cache=True, no_store=True, private=True, max_age=0)
+        set_api_policy(response)
         return response
 
     return wrapped

@@ -16,6 +16,11 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 
 
 urlpatterns = [
+    # The reference host mounts the app at the root: the previous system's /system/whatsapp/…,
+    # /api/v1/… and the webhook URLs gateways already have registered keep working. First,
+    # because Django tries patterns in order and API requests are the most frequent; none of the
+    # app's paths is one of the host's below.
+    path("", include("whatsapp.urls")),
     path("", home, name="home"),
     path("favicon.ico", favicon),
     path(
@@ -28,7 +33,4 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    # The reference host mounts the app at the root: the previous system's /system/whatsapp/…,
-    # /api/v1/… and the webhook URLs gateways already have registered keep working.
-    path("", include("whatsapp.urls")),
 ]

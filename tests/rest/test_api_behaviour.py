@@ -209,7 +209,9 @@ def test_text_the_database_cannot_hold_is_a_400_naming_the_field(api_client, ins
 
 def test_api_paths_are_matched_before_the_dashboards_patterns():
     # Django tries URL patterns in order: the API, the busiest part, must not wait behind the
-    # dashboard's patterns on every request.
+    # dashboard's patterns, nor the reference host's, on every request.
+    from leguas import urls as host
     from whatsapp import urls
 
     assert str(urls.urlpatterns[0].pattern) == "api/v1/"
+    assert host.urlpatterns[0].urlconf_name is urls

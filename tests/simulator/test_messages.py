@@ -113,6 +113,7 @@ def test_the_ledger_records_accepted_sends(sim, api):
         }
     ]
     assert [e["phone"] for e in by_message] == ["5521922222222"]
+    assert sim.sends() == 2  # the count benchmarks poll, without the ledger's JSON
 
 
 def test_acks_arrive_as_onack_webhooks_with_an_object_id(sim, api, receiver):

@@ -247,6 +247,10 @@ class MessageStore:
         with self._lock:
             return [dict(m) for m in self._chats.get((session, chat_id), [])]
 
+    def sends(self) -> int:
+        """How many sends the ledger holds: a count that costs nothing to poll."""
+        return len(self._ledger)
+
     def ledger(self, phone: str | None = None, message: str | None = None) -> list[dict[str, Any]]:
         digits = re.sub(r"\D", "", phone) if phone else None
         with self._lock:

@@ -120,6 +120,11 @@ class SimulatorHandle:
         """Listen again now, ending a `refuse()` window early."""
         self.server.listen_again()
 
+    def sends(self) -> int:
+        """How many sends the simulator has taken so far, read from its memory (it runs in this
+        process): polled in a tight loop, it costs the simulator nothing, unlike `ledger`."""
+        return self.server.sim.messages.sends()
+
     def ledger(self, phone: str | None = None, message: str | None = None) -> list[dict[str, Any]]:
         query = {k: v for k, v in (("phone", phone), ("message", message)) if v is not None}
         path = "/_sim/ledger" + (f"?{urlencode(query)}" if query else "")

@@ -6,7 +6,8 @@ part in turn (each in its own process, so each sets up Django and its services i
 
 `--quick` runs a small version of a part in seconds, to prove it still works: no verdicts, no
 docs. Every part prints its target lines last; `all` repeats them together at the end and fails
-when one was missed (outside quick mode) or when a part failed.
+when one was missed (outside quick mode) or when a part failed. Between two parts, `all` waits
+for the machine to go quiet (bench/settle.py), so no part starts under the last one's leftovers.
 
 The parts use the bench database, broker and cache of bench/stack.py (BENCH_DATABASE_URL,
 BENCH_BROKER_URL, BENCH_CACHE_URL) and empty them: never point them at data you care about.
@@ -17,6 +18,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+
+from bench.settle import settle
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -55,6 +58,13 @@ def run_part(name: str, args: list[str]) -> tuple[int, list[str]]:
     return proc.wait(), targets
 
 
+def say_settled(settled: bool, waited: float, busy: float) -> None:
+    if settled:
+        print(f"(the machine went quiet after {waited:.0f} s)", flush=True)
+    else:
+        print(f"(the machine was still {busy:.0%} busy after {waited:.0f} s: going on)", flush=True)
+
+
 def usage() -> int:
     print(__doc__)
     print("parts: all, " + ", ".join(PARTS))
@@ -71,7 +81,9 @@ def main(argv: list[str]) -> int:
         return run_part(name, args)[0]
     quick = "--quick" in args
     failed, lines = [], []
-    for part in PARTS:
+    for n, part in enumerate(PARTS):
+        if n and not quick:
+            say_settled(*settle())
         status, targets = run_part(part, ["--quick"] if quick else [])
         lines += targets
         if status != 0:

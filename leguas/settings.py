@@ -57,7 +57,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-csp's, passing over the API's answers, which carry their own policy (whatsapp/csp.py).
-    "whatsapp.csp.CSPMiddleware",
+    "whatsapp.csp_middleware.CSPMiddleware",
     # Last, as django-axes asks: it answers a locked-out login with its own response.
     "axes.middleware.AxesMiddleware",
 ]

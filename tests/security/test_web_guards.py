@@ -81,7 +81,9 @@ def test_pages_carry_a_content_security_policy_without_inline_script(client, ope
 def test_api_answers_carry_the_apis_own_policy(client, settings, stock):
     if stock:  # a host wiring django-csp's own middleware, as docs/embedding.md allows
         settings.MIDDLEWARE = [
-            "csp.middleware.CSPMiddleware" if name == "whatsapp.csp.CSPMiddleware" else name
+            "csp.middleware.CSPMiddleware"
+            if name == "whatsapp.csp_middleware.CSPMiddleware"
+            else name
             for name in settings.MIDDLEWARE
         ]
     _key, secret = ApiKey.create("reader", scopes=["read"])

@@ -1,9 +1,9 @@
 """Wait for the machine to go quiet before a part starts (`python -m bench all`).
 
-A part leaves work behind when it ends: PostgreSQL vacuums and checkpoints the rows it wrote,
+A part can leave work behind when it ends: PostgreSQL vacuums and checkpoints the rows it wrote,
 its processes take a moment to exit. The next part's first figures would carry that load (the
-batch part, a dozen seconds long, ran entirely under the REST part's leftovers), so `all` waits
-until the whole machine was idle for most of a second, or gives up and says so.
+batch part is a dozen seconds long), so `all` waits until the whole machine was idle for most of
+a second, or gives up and says so.
 """
 
 from __future__ import annotations

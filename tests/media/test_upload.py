@@ -88,6 +88,8 @@ def test_a_download_streams_the_file_to_a_key_holder_only(api_client):
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith('attachment; filename="invoice.pdf"')
     assert response["X-Content-Type-Options"] == "nosniff"
+    # The file's own policy, sandboxed, not the API's answers' (whatsapp/csp.py).
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert api_client.get("/api/v1/media/not-a-uuid").status_code == 404
     missing = api_client.get("/api/v1/media/6f1c0000-0000-0000-0000-000000000000")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"

@@ -3,11 +3,11 @@
 An API answer loads nothing and is never framed, so it carries `default-src 'none';
 frame-ancestors 'none'`, stricter than the pages' policy; a file download keeps its own, stricter
 still (sandboxed), so a file a contact sent cannot run a script even when opened straight in a
-browser. django-csp keeps a header a
-response already has, so this holds under its own middleware (a host's settings), and without
-django-csp at all. Its middleware builds both of its policies for every response before looking,
-though: about 80 µs, a few percent of a REST enqueue's time in the web process.
-`whatsapp.csp_middleware.CSPMiddleware` skips that for answers that carry their own.
+browser. django-csp keeps a header a response already has, so this holds under its own middleware
+(a host's settings), and without django-csp at all. Its middleware builds both of its policies
+for every response before looking, though: about 80 µs, a few percent of a REST enqueue's time
+in the web process. `whatsapp.csp_middleware.CSPMiddleware` skips that for answers that carry
+their own.
 
 Nothing here imports django-csp: the app does not require it.
 """

@@ -18,12 +18,14 @@ from django.http import HttpResponseBase
 
 HEADER = "Content-Security-Policy"
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# A stored file, served as it is: nothing of it may run as a page of this site.
+FILE_POLICY = "default-src 'none'; sandbox"
 MARK = "_whatsapp_own_csp"
 
 
 def set_api_policy(response: HttpResponseBase) -> None:
     """The API's policy, unless the view set a stricter one of its own (a file download is
-    sandboxed: `rest/media.file_response`)."""
+    sandboxed, `FILE_POLICY`: `rest/media.file_response`)."""
     if HEADER not in response:
         response[HEADER] = API_POLICY
     setattr(response, MARK, True)

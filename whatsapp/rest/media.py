@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Router
 
 from whatsapp import access, uploads
+from whatsapp.csp import FILE_POLICY, HEADER
 from whatsapp.models import MediaFile
 from whatsapp.scopes import Scope
 from whatsapp.services import media_store, message_fields
@@ -115,5 +116,5 @@ def file_response(media: MediaFile, *, attachment: bool) -> FileResponse:
         filename=media.filename or f"{media.sha256[:12]}",
     )
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response[HEADER] = FILE_POLICY
     return response

@@ -88,6 +88,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The send path's statements are bound on the server (whatsapp/services/hot_move.py): with a
+    # threshold, psycopg prepares each after five runs on a connection, and PostgreSQL plans it
+    # once instead of once per message. Django leaves it off for connection poolers that do not
+    # keep prepared statements (PgBouncer in transaction mode before 1.21): say false behind one.
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "prepare_threshold": 5 if env_bool("DATABASE_PREPARE_STATEMENTS", True) else None,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default serves the web process, three workers and beat at once. WAL lets
     # readers go on while one writes; IMMEDIATE takes the write lock at BEGIN, so a transaction

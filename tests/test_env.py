@@ -71,3 +71,24 @@ def test_an_empty_leguas_env_file_turns_the_files_off(monkeypatch, tmp_path):
     monkeypatch.setenv("LEGUAS_ENV_FILE", "")
     assert load_env_files(tmp_path) == []
     assert "SHOULD_NOT_LOAD" not in os.environ
+
+
+@pytest.mark.parametrize(("setting", "threshold"), [(None, 5), ("false", None)])
+def test_postgresql_statements_are_prepared_unless_turned_off(setting, threshold):
+    """The send path's statements are prepared after five runs; off behind a pooler."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": "postgres://u@127.0.0.1:5432/d", "LEGUAS_ENV_FILE": ""}
+    env.pop("DATABASE_PREPARE_STATEMENTS", None)
+    if setting is not None:
+        env["DATABASE_PREPARE_STATEMENTS"] = setting
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'leguas.settings';"
+        "from django.conf import settings;"
+        "print(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == str(threshold)

@@ -232,8 +232,8 @@ def test_a_send_reads_its_row_only_in_its_claim_and_then_only_writes_it(instance
         and str(ident.hex) in q["sql"].replace("-", "")
     ]
     assert reads_of_the_row == []
-    claims = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().startswith("WITH")]
-    assert len(claims) == 1, claims
+    claims = [q["sql"] for q in queries.captured_queries if "INSERT INTO" in q["sql"]]
+    assert len(claims) == 1 and claims[0].lstrip().startswith("WITH"), claims
     message.refresh_from_db()
     assert message.status == "sent"
 
@@ -324,14 +324,16 @@ def test_a_paced_send_rings_the_dispatcher_once_when_its_gap_ends(make_instance,
     assert instance.next_send_at > timezone.now() + timedelta(seconds=29)
 
 
-def test_a_sends_success_is_recorded_without_waiting_for_the_disk_in_one_round_trip(instance):
+def test_a_sends_success_is_recorded_without_waiting_for_the_disk_in_one_statement(instance):
     api.send_text(phone(1), "fast outcome")
     (ident,), token = dispatched(instance)
     with CaptureQueriesContext(connection) as queries:
         assert send.send(ident, token).status == "sent"
     statements = [q["sql"] for q in queries.captured_queries]
     (finish,) = [sql for sql in statements if "synchronous_commit" in sql]
-    assert finish.startswith("SET LOCAL synchronous_commit TO OFF; UPDATE whatsapp_messageattempt")
+    assert "set_config('synchronous_commit', 'off', true)" in finish and ";" not in finish
+    assert "UPDATE whatsapp_messageattempt" in finish
+    assert "UPDATE whatsapp_outboundmessage" in finish
     with connection.cursor() as cursor:  # still inside the test's transaction: it applied
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "off"
@@ -340,18 +342,35 @@ def test_a_sends_success_is_recorded_without_waiting_for_the_disk_in_one_round_t
     assert attempt.finished_at is not None and attempt.duration_ms is not None
 
 
-def test_with_server_side_binding_the_success_is_recorded_in_two_statements(instance, monkeypatch):
-    """A host project may turn on psycopg's server-side binding, which takes one statement per
-    call: the success is still recorded, without waiting for the disk."""
-    monkeypatch.setitem(connection.settings_dict, "OPTIONS", {"server_side_binding": True})
-    api.send_text(phone(1), "bound on the server")
-    (ident,), token = dispatched(instance)
-    with CaptureQueriesContext(connection) as queries:
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_where_the_host_lets_psycopg_prepare_the_claim_and_the_outcome_are_prepared(
+    instance, monkeypatch
+):
+    """Bound on the server, the send's two statements are planned once per connection."""
+    monkeypatch.setattr(connection.connection, "prepare_threshold", 0)
+    for n in range(2):
+        api.send_text(phone(n), f"prepared {n}")
+    claimed, token = dispatched(instance)
+    for ident in claimed:
         assert send.send(ident, token).status == "sent"
-    statements = [q["sql"] for q in queries.captured_queries]
-    assert "SET LOCAL synchronous_commit TO OFF" in statements
-    assert not any(";" in sql for sql in statements)
-    assert MessageAttempt.objects.get(message_id=ident).outcome == "sent"
+    prepared = [sql for sql in prepared_statements() if "whatsapp_messageattempt" in sql]
+    assert len(prepared) == 2, prepared  # the claim and the outcome, once each
+    assert {"INSERT INTO" in sql for sql in prepared} == {True, False}
+
+
+def test_with_preparing_turned_off_nothing_is_prepared(instance, monkeypatch):
+    """Django's default (`prepare_threshold` None), and DATABASE_PREPARE_STATEMENTS=false, for
+    connection poolers that do not keep prepared statements."""
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+    api.send_text(phone(1), "not prepared")
+    (ident,), token = dispatched(instance)
+    assert send.send(ident, token).status == "sent"
+    assert prepared_statements() == []
 
 
 def test_a_sends_success_and_its_attempts_end_are_one_call_that_counts_what_is_in_flight(

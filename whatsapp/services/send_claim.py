@@ -27,7 +27,7 @@ from whatsapp import liveness
 from whatsapp.metrics import hooks
 from whatsapp.models import Instance, MessageAttempt, OutboundMessage
 from whatsapp.models.message import AttemptOutcome, MessageStatus
-from whatsapp.services import outgoing, transitions
+from whatsapp.services import hot_move, outgoing, transitions
 
 # Above the messages queue's 60 s hard time limit: past it, the send task is surely dead.
 SEND_LEASE = timedelta(seconds=90)
@@ -41,22 +41,10 @@ class Claimed:
     token: uuid.UUID
     started: float = 0.0
 
-    def finish(
-        self, outcome: str, error: str = "", http_status: int | None = None, *, lazy: bool = False
-    ) -> None:
-        """Record the attempt's end. `lazy`: in a transaction that need not wait for the disk
-        (`lazy_finish`), on PostgreSQL."""
+    def finish(self, outcome: str, error: str = "", http_status: int | None = None) -> None:
+        """Record the attempt's end."""
         self.ended(outcome, error, http_status)
-        if lazy and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                if transitions.one_call():
-                    cursor.execute(*lazy_finish(self.attempt))
-                else:
-                    # Server-side binding takes one statement per call: two round trips then.
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                    cursor.execute(*_finish_update(self.attempt))
-        else:
-            self.attempt.save(update_fields=FINISH_FIELDS)
+        self.attempt.save(update_fields=FINISH_FIELDS)
 
     def ended(self, outcome: str, error: str = "", http_status: int | None = None) -> None:
         """The attempt's end on the object (and in the metrics), for the caller to write."""
@@ -80,25 +68,14 @@ class Claimed:
         )
 
 
-def _finish_update(attempt: MessageAttempt) -> tuple[str, list[Any]]:
+def finish_update(attempt: MessageAttempt) -> tuple[str, list[Any]]:
+    """The attempt's end as one UPDATE, for a statement that also moves its message
+    (services/hot_move.py). It gives the same result when run twice."""
     table = MessageAttempt._meta.db_table
     columns = ", ".join(f"{name} = %s" for name in FINISH_FIELDS)
     # Names from the model, values bound: nothing here comes from input.
     update = f"UPDATE {table} SET {columns} WHERE id = %s"  # noqa: S608
     return update, [*(getattr(attempt, name) for name in FINISH_FIELDS), attempt.pk]
-
-
-def lazy_finish(attempt: MessageAttempt) -> tuple[str, list[Any]]:
-    """The attempt's end, in a transaction whose commit does not wait for the disk: SQL for one
-    call (`transitions.one_call`).
-
-    Safe because the claim before the call was committed durably: if a crash loses this commit,
-    the row is still `sending`, the sweeper makes it `unknown`, and reconciliation finds the
-    message on the gateway. It saves two disk flushes per message on the hot path. The `SET
-    LOCAL` travels with the UPDATE in one round trip.
-    """
-    update, values = _finish_update(attempt)
-    return f"SET LOCAL synchronous_commit TO OFF; {update}", values
 
 
 class WaitsForQuote:
@@ -216,6 +193,9 @@ def _load(model: type[models.Model], values: tuple[Any, ...] | list[Any]) -> Any
 def _plain_sql() -> str:
     message, instance, attempt = (m._meta for m in (OutboundMessage, Instance, MessageAttempt))
     m_cols = ", ".join(f'moved."{f.column}"' for f in message.concrete_fields)
+    # The model's columns, not `*`: a prepared statement's result must keep its shape when a
+    # migration adds a column under a running worker.
+    m_all = ", ".join(f'"{f.column}"' for f in message.concrete_fields)
     i_cols = ", ".join(f'i."{f.column}"' for f in instance.concrete_fields)
     # Names from the models, values bound: nothing here comes from input. The attempt's number
     # counts the earlier attempts as the statement's snapshot sees them, as `_claimable` does.
@@ -226,7 +206,7 @@ def _plain_sql() -> str:
             WHERE id = %(id)s AND status = %(frm)s AND dispatch_token = %(token)s
               AND media_id IS NULL AND reply_to_id IS NULL
               AND (expires_at IS NULL OR expires_at > %(now)s)
-            RETURNING *
+            RETURNING {m_all}
         ), tried AS (
             INSERT INTO {attempt.db_table}
                 (message_id, instance_id, number, started_at, outcome, worker, error)
@@ -268,7 +248,7 @@ def _claim_plain(
     # only for a listener that may write rows in it; without one, two round trips are saved.
     alone = not transitions.may_write(MessageStatus.SENDING) and connection.get_autocommit()
     with nullcontext() if alone else transaction.atomic():
-        with connection.cursor() as cursor:
+        with hot_move.bound_cursor() as cursor:
             cursor.execute(_PLAIN_SQL[0], params)
             row = cursor.fetchone()
         if row is None:

@@ -6,12 +6,14 @@ only follows the arrows of `ALLOWED`. Listeners registered with `on_change` are 
 the same transaction, once for each message that really changed, with
 `(message_id, old_status, new_status)`: bulk changes (expiry, sweeps) call them per message, and
 an update that matched nothing calls nothing. Code that must hear about a change (outgoing
-webhooks, metrics) registers here; nothing else updates `OutboundMessage.status`, with one
-exception: the send's claim of a plain message (services/send_claim.py) moves it in a statement
-of its own that also inserts the attempt, and checks the arrow (`check`) and calls the listeners
-(`announce`) here as `move` would. That statement runs alone, without a transaction around it
-and its listeners, when no listener may write rows for the move (`writes_only_for`, `may_write`):
-its listeners are then called right after it committed.
+webhooks, metrics) registers here; nothing else updates `OutboundMessage.status`, with two
+exceptions on the send path, each one statement: the claim of a plain message
+(services/send_claim.py), which also inserts the attempt, and the success's outcome
+(services/hot_move.py), which also ends it. Both check the arrow (`check`) and call the
+listeners (`announce`) here as `move` would. Such a statement runs alone, without a transaction
+around it and its listeners, when no listener may write rows for the move (`writes_only_for`,
+`may_write`), or when those that may have said when they would (`writes_only_if`) and the
+statement finds that they would not: its listeners are then called right after it committed.
 
 `NEEDS_REVIEW` is announced the same way when an unknown send is flagged for a person, though
 the stored status stays `unknown`: it is a change of what the message needs, once per flag.
@@ -25,8 +27,8 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from django.db import connection, transaction
-from django.db.models import Field, Q
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from whatsapp.models import OutboundMessage
@@ -74,6 +76,7 @@ def remove_listener(listener: Listener) -> None:
     if listener in _listeners:
         _listeners.remove(listener)
     _writes_for.pop(listener, None)
+    _conditions.pop(listener, None)
 
 
 # The statuses a listener may write rows for, when it said so (`writes_only_for`); a listener
@@ -92,15 +95,33 @@ def may_write(new: str) -> bool:
     return any(new in _writes_for.get(listener, frozenset({new})) for listener in _listeners)
 
 
-# A listener's question to the database, asked inside a hand-written move's own statement
-# (`move_in_one_call`) and passed to it as `hint`, to spare it a query of its own.
-_probes: dict[Listener, str] = {}
+# A listener's condition for writing rows, asked inside a hand-written move's own statement
+# (whatsapp/services/hot_move.py) and passed to it as `hint`, to spare it a query of its own.
+_conditions: dict[Listener, str] = {}
 
 
-def probe(listener: Listener, sql: str) -> None:
-    """Register `sql` (an SQL expression, no parameters) for `listener`: where a move is one
-    hand-written statement, its value reaches the listener as the keyword `hint`."""
-    _probes[listener] = sql
+def writes_only_if(listener: Listener, sql: str) -> None:
+    """Declare that `listener` writes rows only when `sql` (an SQL expression, no parameters) is
+    true. Where a move is one hand-written statement, its value reaches the listener as the
+    keyword `hint`; and while it is false for every listener that may write, the statement needs
+    no transaction around it."""
+    _conditions[listener] = sql
+
+
+def conditions() -> list[tuple[Listener, str]]:
+    """The registered listeners' write conditions (`writes_only_if`), in a stable order."""
+    return [(listener, sql) for listener, sql in _conditions.items() if listener in _listeners]
+
+
+def quiet_when(new: str) -> tuple[list[Listener], str] | None:
+    """The listeners that may write rows for a move to `new`, and an SQL condition under which
+    none of them does; None when one of them may write whatever the database holds."""
+    writers = [l for l in _listeners if new in _writes_for.get(l, frozenset({new}))]  # noqa: E741
+    if any(listener not in _conditions for listener in writers):
+        return None
+    if not writers:
+        return [], "TRUE"
+    return writers, "NOT (" + " OR ".join(f"({_conditions[w]})" for w in writers) + ")"
 
 
 def announce(
@@ -162,68 +183,6 @@ def move(
         if moved and old is not None:
             announce(message_id, old, to)
     return moved
-
-
-def one_call() -> bool:
-    """Whether one call may carry several statements: PostgreSQL with Django's client-side
-    binding (server-side binding takes one statement per call)."""
-    return connection.vendor == "postgresql" and not connection.settings_dict.get(
-        "OPTIONS", {}
-    ).get("server_side_binding")
-
-
-def move_in_one_call(
-    message_id: UUID,
-    *,
-    frm: str,
-    to: str,
-    values: dict[str, Any],
-    increment: tuple[str, ...] = (),
-    before: tuple[str, list[Any]] = ("", []),
-    returning: tuple[str, list[Any]] = ("", []),
-) -> tuple[Any, ...] | None:
-    """`move` of one message (`frm` → `to`, any token) in hand-written SQL, for the send path.
-
-    `before` (statements of the same transaction, such as the attempt's end) travels in the same
-    call as the UPDATE, `increment` names counters raised by one, and `returning` is an
-    expression evaluated with the statement's snapshot. The listeners hear about the change as
-    from `move`. Returns the row of `returning` (an empty tuple without it), or None when the
-    message had another status. Only where `one_call()`.
-    """
-    _sources(frm, to)
-    meta = OutboundMessage._meta
-    fields = {"status": to, "updated_at": timezone.now(), **values}
-    sets, params = [], []
-    for name, value in fields.items():
-        field = cast(Field, meta.get_field(name))
-        sets.append(f'"{field.column}" = %s')
-        params.append(field.get_db_prep_save(value, connection))
-    for name in increment:
-        column = cast(Field, meta.get_field(name)).column
-        sets.append(f'"{column}" = "{column}" + 1')
-    statement, before_params = before
-    extra, extra_params = returning
-    probed = [(listener, sql) for listener, sql in _probes.items() if listener in _listeners]
-    asked = "".join(f", {sql}" for _listener, sql in probed) + (f", {extra}" if extra else "")
-    # Names from the model, values bound: nothing here comes from input.
-    update = (
-        f"UPDATE {meta.db_table} SET {', '.join(sets)} WHERE id = %s AND status = %s"  # noqa: S608
-        f" RETURNING 1{asked}"
-    )
-    with transaction.atomic(savepoint=False):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"{statement}; {update}" if statement else update,
-                [*before_params, *params, message_id, frm, *extra_params],
-            )
-            while cursor.nextset():
-                pass
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        hints = {listener: row[1 + n] for n, (listener, _sql) in enumerate(probed)}
-        announce(message_id, frm, to, hints)
-    return tuple(row[1 + len(probed) :])
 
 
 def move_many(

@@ -195,7 +195,7 @@ def message_changed(message_id: UUID, old: str, new: str, hint: bool | None = No
 
 # Its signal is sent after the commit, its event row written only for a public status.
 transitions.writes_only_for(message_changed, PUBLIC_STATUSES)
-transitions.probe(
+transitions.writes_only_if(
     message_changed,
     f"EXISTS (SELECT 1 FROM {WebhookEndpoint._meta.db_table} WHERE enabled)",  # noqa: S608
 )

@@ -79,7 +79,12 @@ def test_postgresql_statements_are_prepared_unless_turned_off(setting, threshold
     import subprocess
     import sys
 
-    env = {**os.environ, "DATABASE_URL": "postgres://u@127.0.0.1:5432/d", "LEGUAS_ENV_FILE": ""}
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://u@127.0.0.1:5432/d",
+        "LEGUAS_ENV_FILE": "",
+        "DEBUG": "true",  # no SECRET_KEY needed to read the settings
+    }
     env.pop("DATABASE_PREPARE_STATEMENTS", None)
     if setting is not None:
         env["DATABASE_PREPARE_STATEMENTS"] = setting

@@ -342,37 +342,6 @@ def test_a_sends_success_is_recorded_without_waiting_for_the_disk_in_one_stateme
     assert attempt.finished_at is not None and attempt.duration_ms is not None
 
 
-def prepared_statements() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        return [row[0] for row in cursor.fetchall()]
-
-
-def test_where_the_host_lets_psycopg_prepare_the_claim_and_the_outcome_are_prepared(
-    instance, monkeypatch
-):
-    """Bound on the server, the send's two statements are planned once per connection."""
-    monkeypatch.setattr(connection.connection, "prepare_threshold", 0)
-    for n in range(2):
-        api.send_text(phone(n), f"prepared {n}")
-    claimed, token = dispatched(instance)
-    for ident in claimed:
-        assert send.send(ident, token).status == "sent"
-    prepared = [sql for sql in prepared_statements() if "whatsapp_messageattempt" in sql]
-    assert len(prepared) == 2, prepared  # the claim and the outcome, once each
-    assert {"INSERT INTO" in sql for sql in prepared} == {True, False}
-
-
-def test_with_preparing_turned_off_nothing_is_prepared(instance, monkeypatch):
-    """Django's default (`prepare_threshold` None), and DATABASE_PREPARE_STATEMENTS=false, for
-    connection poolers that do not keep prepared statements."""
-    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
-    api.send_text(phone(1), "not prepared")
-    (ident,), token = dispatched(instance)
-    assert send.send(ident, token).status == "sent"
-    assert prepared_statements() == []
-
-
 def test_a_sends_success_and_its_attempts_end_are_one_call_that_counts_what_is_in_flight(
     instance,
 ):

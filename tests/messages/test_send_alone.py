@@ -189,3 +189,39 @@ def test_a_listener_that_may_write_gets_the_claim_s_transaction(claimable, heard
     ident, token = claimable
     assert send.claim(ident, token, timezone.now()) is not None
     assert calls == [(MessageStatus.SENDING, True)]
+
+
+def fresh_connection(monkeypatch, threshold: int | None) -> None:
+    """A new connection (statements prepared by earlier tests are gone), preparing from the
+    `threshold`th run of a statement."""
+    connection.close()
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", threshold)
+
+
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_where_the_host_lets_psycopg_prepare_the_claim_and_the_outcome_are_prepared(
+    instance, monkeypatch
+):
+    """Bound on the server, the send's two statements are planned once per connection."""
+    fresh_connection(monkeypatch, 0)
+    for n in range(2):
+        send_one(instance, n)
+    prepared = prepared_statements()
+    assert len(prepared) == 2, prepared  # the claim and the outcome, once each
+    assert sorted("INSERT INTO whatsapp_messageattempt" in sql for sql in prepared) == [False, True]
+    assert any("UPDATE whatsapp_messageattempt" in sql for sql in prepared)
+
+
+def test_with_preparing_turned_off_nothing_is_prepared(instance, monkeypatch):
+    """Django's default (`prepare_threshold` None), and DATABASE_PREPARE_STATEMENTS=false, for
+    connection poolers that do not keep prepared statements."""
+    fresh_connection(monkeypatch, None)
+    for n in range(6):
+        send_one(instance, n)
+    assert prepared_statements() == []

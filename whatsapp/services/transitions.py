@@ -116,8 +116,8 @@ def conditions() -> list[tuple[Listener, str]]:
 def quiet_when(new: str) -> tuple[list[Listener], str] | None:
     """The listeners that may write rows for a move to `new`, and an SQL condition under which
     none of them does; None when one of them may write whatever the database holds."""
-    writers = [l for l in _listeners if new in _writes_for.get(l, frozenset({new}))]  # noqa: E741
-    if any(listener not in _conditions for listener in writers):
+    writers = [w for w in _listeners if new in _writes_for.get(w, frozenset({new}))]
+    if any(writer not in _conditions for writer in writers):
         return None
     if not writers:
         return [], "TRUE"
